@@ -1,0 +1,331 @@
+"""Customer behaviour as vectorised numpy draws, made before the simulation runs.
+
+Everything the collections policy cannot influence is drawn here, up front and in batches: who the
+customers are, when they order and for how much, how late each invoice would be paid if nobody called,
+when customers default, which invoices are wrong. Drawing these first is what makes policy comparisons
+paired (common random numbers): two policies simulated on the same (seed, replication) see the same
+customers, orders and latent payment days. The draws a policy can influence (a contacted customer's
+reply) come from per-step response arrays, indexed by invoice, so contacting one invoice never shifts
+another's draws.
+
+The payment model, per invoice of a customer in a segment:
+- a latent lateness u ~ N(0, 1) per customer shifts the log-odds of paying late and the log of days late;
+- a two-state continuous-time Markov chain (normal / cash-strained) per customer gives the state at the
+  due date, which sets the base chance of lateness and the days-late distribution (persistence);
+- not late: early (uniform 1..early_days_max days before due) or exactly on the due date;
+- late: lognormal days late, shrunk or stretched by a late-payment penalty;
+- the customer decides on due date + offset + delivery days; the payment itself happens in the customer's
+  next payment run (a weekly weekday, or any business day), which the simulator applies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+from scipy import special
+
+from arsim.policy import discount_annual_rate, penalty_annual_rate, segment_refused
+from arsim.scenario import Distribution, Exponential, Fixed, Gamma, LogNormal, Scenario, Uniform
+from arsim.streams import stream, substream
+
+DAYS_PER_MONTH = 365.25 / 12
+
+# Columns of each per-step response array (uniform draws in [0, 1)); append only, never reorder.
+(
+    R_REACH, R_OUTCOME, R_UPLIFT, R_REPLY_DELAY, R_PROMISE_DAYS, R_PROMISE_KEPT, R_RESUME, R_CALL_MINUTES,
+    R_QUERY_MINUTES, R_DISPUTE_MINUTES, R_FOLLOWUP_MINUTES, R_FOLLOWUP_UPLIFT, R_EXTERNAL_DAYS, R_CREDIT_NOTE,
+    R_CREDIT_SHARE, R_PLAN,
+) = range(16)
+RESPONSE_COLUMNS = 16
+SLOT_ERROR_DISPUTE, SLOT_DEDUCTION = 0, 1
+FIRST_STEP_SLOT = 2
+"""Response slots 0 and 1 serve disputes that no contact caused; dunning step k uses slot 2 + k."""
+
+_STANDARD_NORMAL = NormalDist()
+
+
+def sample(dist: Distribution, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+    """Vectorised draws from a scenario distribution."""
+    if isinstance(dist, Fixed):
+        return np.full(size, float(dist.value))
+    if isinstance(dist, Exponential):
+        return rng.exponential(dist.mean, size)
+    if isinstance(dist, LogNormal):
+        return dist.median * np.exp(dist.sigma * rng.standard_normal(size))
+    if isinstance(dist, Uniform):
+        return rng.uniform(dist.low, dist.high, size)
+    if isinstance(dist, Gamma):
+        shape = 1.0 / dist.cv**2
+        return rng.gamma(shape, dist.mean / shape, size)
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+def quantile(dist: Distribution, u: float) -> float:
+    """The value of a distribution at probability u: turns one stored uniform draw into a draw of ``dist``."""
+    if isinstance(dist, Fixed):
+        return float(dist.value)
+    if isinstance(dist, Exponential):
+        return -dist.mean * math.log1p(-u)
+    if isinstance(dist, LogNormal):
+        if dist.sigma == 0:
+            return dist.median
+        return dist.median * math.exp(dist.sigma * _STANDARD_NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12)))
+    if isinstance(dist, Uniform):
+        return dist.low + u * (dist.high - dist.low)
+    if isinstance(dist, Gamma):
+        shape = 1.0 / dist.cv**2
+        return float(special.gammaincinv(shape, u)) * dist.mean / shape
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+@dataclass(frozen=True)
+class Customers:
+    """One row per customer (arrays of equal length)."""
+
+    segment: np.ndarray  # int: index into scenario.portfolio.segments
+    order_rate_per_day: np.ndarray
+    typical_amount: np.ndarray  # median of the customer's invoice amounts
+    expected_monthly_sales: np.ndarray
+    latent_lateness: np.ndarray  # N(0, 1)
+    default_day: np.ndarray  # inf if the customer never defaults in the run
+    run_weekday: np.ndarray  # int weekday of the weekly payment run, -1 = pays any business day
+    electronic: np.ndarray  # bool: receives e-invoices
+    discount_taker: np.ndarray  # bool: would take the current discount
+    penalty_backfire: np.ndarray  # bool: treats a late fee as a price
+    refused: np.ndarray  # bool: refused by the credit approval rule
+
+
+@dataclass(frozen=True)
+class Orders:
+    """One row per order (would-be invoice), sorted by order day; a refused order keeps its row."""
+
+    customer: np.ndarray
+    day: np.ndarray  # int business day the invoice would be dated
+    amount: np.ndarray
+    due_day: np.ndarray  # int
+    received_day: np.ndarray  # float: invoice date + delivery days
+    error: np.ndarray  # bool
+    error_dispute_day: np.ndarray  # float, inf if none
+    strained: np.ndarray  # bool: customer cash-strained at the due date
+    decision_day: np.ndarray  # float: day the customer decides to pay with nobody calling; inf if never
+    takes_discount: np.ndarray  # bool
+    deduction_share: np.ndarray  # 0 if the payment is not short
+
+
+@dataclass(frozen=True)
+class Book:
+    """The pre-drawn world of one replication, plus per-step response draws."""
+
+    customers: Customers
+    orders: Orders
+    responses: tuple[np.ndarray, ...]  # slot -> float32 array (n_orders, RESPONSE_COLUMNS)
+    total_days: int
+
+
+def business_day_on_or_after(days: np.ndarray, *, start_weekday: int, business_weekdays: tuple[int, ...]) -> np.ndarray:
+    """Each day moved forward to the first business day (weekends and other closed weekdays skipped)."""
+    is_business = np.zeros(7, dtype=bool)
+    is_business[list(business_weekdays)] = True
+    shift = np.zeros(7, dtype=np.int64)
+    for weekday in range(7):
+        step = 0
+        while not is_business[(weekday + step) % 7]:
+            step += 1
+        shift[weekday] = step
+    days = np.asarray(days, dtype=np.int64)
+    return days + shift[(start_weekday + days) % 7]
+
+
+def _state_at(times: np.ndarray, owner: np.ndarray, switches: np.ndarray, initial: np.ndarray) -> np.ndarray:
+    """State (True = strained) of each owner's two-state chain at the given times."""
+    crossed = (switches[owner] <= times[:, None]).sum(axis=1)
+    return initial[owner] ^ (crossed % 2 == 1)
+
+
+def _markov_switches(rng: np.random.Generator, *, initial: np.ndarray, mean_normal: np.ndarray, mean_strained: np.ndarray, total_days: int) -> np.ndarray:
+    """Switch times of each customer's normal/strained chain over the run, padded with inf."""
+    count = initial.size
+    columns: list[np.ndarray] = []
+    clock = np.zeros(count)
+    state = initial.copy()
+    while True:
+        active = clock < total_days
+        if not active.any():
+            break
+        holding = rng.exponential(1.0, count) * np.where(state, mean_strained, mean_normal)
+        clock = np.where(active, clock + holding, np.inf)
+        columns.append(clock.copy())
+        state = ~state
+    if not columns:
+        return np.full((count, 1), np.inf)
+    return np.column_stack(columns)
+
+
+def draw_book(scenario: Scenario, *, replication: int, response_slots: int) -> Book:
+    """Draw the customers, orders, latent payment days and response arrays of one replication."""
+    seed = scenario.run.seed
+    total_days = scenario.run.warmup_days + scenario.run.horizon_days
+    segments = scenario.portfolio.segments
+    policy = scenario.policy
+    start_weekday = scenario.calendar.start_date.weekday()
+    business = scenario.calendar.business_weekdays
+
+    # --- customers
+    rng = stream(seed, replication, "customers")
+    segment = np.repeat(np.arange(len(segments)), [s.customers for s in segments])
+    n_customers = segment.size
+    seg_rate = np.array([s.invoices_per_month / DAYS_PER_MONTH for s in segments])[segment]
+    seg_cv = np.array([s.order_rate_cv for s in segments])[segment]
+    shape = np.where(seg_cv > 0, 1.0 / np.maximum(seg_cv, 1e-9) ** 2, 1.0)
+    rate_multiplier = np.where(seg_cv > 0, rng.gamma(shape, 1.0 / shape), 1.0)
+    order_rate = seg_rate * rate_multiplier
+    between = np.array([s.customer_amount_sigma for s in segments])[segment]
+    within = np.sqrt(np.maximum(np.array([s.amount.sigma for s in segments])[segment] ** 2 - between**2, 0.0))
+    typical_amount = np.array([s.amount.median for s in segments])[segment] * np.exp(between * rng.standard_normal(n_customers))
+    expected_monthly_sales = order_rate * DAYS_PER_MONTH * typical_amount * np.exp(within**2 / 2)
+    latent = rng.standard_normal(n_customers)
+    weekly = rng.random(n_customers) < np.array([s.behaviour.weekly_run_share for s in segments])[segment]
+    run_weekday = np.where(weekly, np.asarray(business)[rng.integers(0, len(business), n_customers)], -1)
+    electronic = rng.random(n_customers) < np.array([s.e_invoice_share for s in segments])[segment]
+    sensitive = rng.random(n_customers) < np.array([s.behaviour.discount_sensitive_share for s in segments])[segment]
+    coc_median = np.array([s.behaviour.cost_of_capital.median for s in segments])[segment]
+    coc_sigma = np.array([s.behaviour.cost_of_capital.sigma for s in segments])[segment]
+    cost_of_capital = coc_median * np.exp(coc_sigma * rng.standard_normal(n_customers))
+    backfire = rng.random(n_customers) < np.array([s.behaviour.penalty_backfire_share for s in segments])[segment]
+    initial_strained = rng.random(n_customers) < np.array([s.behaviour.strained_share for s in segments])[segment]
+    terms = np.array([s.terms_days for s in segments])[segment]
+    implied = np.array([discount_annual_rate(policy.discount.percent, discount_days=policy.discount.days, terms_days=t) for t in terms])
+    discount_taker = sensitive & (implied > cost_of_capital)
+    refused = np.array([segment_refused(policy.credit, default_probability_per_year=s.default_probability_per_year) for s in segments], dtype=bool)[segment] if segments else np.zeros(0, bool)
+
+    rng_default = stream(seed, replication, "defaults")
+    pd_year = np.array([s.default_probability_per_year for s in segments])[segment]
+    hazard_per_day = -np.log1p(-np.minimum(pd_year, 1 - 1e-12)) / 365.0
+    default_day = np.where(hazard_per_day > 0, rng_default.exponential(1.0, n_customers) / np.maximum(hazard_per_day, 1e-300), np.inf)
+    default_day = np.where(default_day < total_days, default_day, np.inf)
+
+    customers = Customers(
+        segment=segment, order_rate_per_day=order_rate, typical_amount=typical_amount, expected_monthly_sales=expected_monthly_sales,
+        latent_lateness=latent, default_day=default_day, run_weekday=run_weekday, electronic=electronic,
+        discount_taker=discount_taker, penalty_backfire=backfire, refused=refused,
+    )
+
+    # --- orders: a Poisson process per customer, dated on business days, none after the customer defaults
+    rng_orders = stream(seed, replication, "orders")
+    counts = rng_orders.poisson(order_rate * total_days)
+    owner = np.repeat(np.arange(n_customers), counts)
+    time = rng_orders.random(owner.size) * total_days
+    amount = typical_amount[owner] * np.exp(within[owner] * rng_orders.standard_normal(owner.size))
+    keep = time < default_day[owner]
+    owner, time, amount = owner[keep], time[keep], amount[keep]
+    day = business_day_on_or_after(np.floor(time).astype(np.int64), start_weekday=start_weekday, business_weekdays=business)
+    keep = day < total_days
+    owner, time, amount, day = owner[keep], time[keep], amount[keep], day[keep]
+    order = np.lexsort((owner, time))
+    owner, amount, day = owner[order], amount[order], day[order]
+    n_orders = owner.size
+    seg_of = segment[owner]
+    due_day = day + terms[owner]
+
+    # --- invoicing: delivery, errors, disputes caused by errors
+    rng_inv = stream(seed, replication, "invoicing")
+    inv = scenario.invoicing
+    delivery = np.where(
+        electronic[owner],
+        sample(inv.electronic_delivery_days, rng_inv, n_orders),
+        sample(inv.paper_delivery_days, rng_inv, n_orders),
+    )
+    received_day = day + delivery
+    error = rng_inv.random(n_orders) < np.where(electronic[owner], inv.electronic_error_rate, inv.paper_error_rate)
+    disputes_on_receipt = error & (rng_inv.random(n_orders) < inv.error_dispute_probability)
+    reply_delay = np.empty(n_orders)
+    for index, seg in enumerate(segments):
+        members = seg_of == index
+        reply_delay[members] = sample(seg.contact_response.reply_delay_days, rng_inv, int(members.sum()))
+    error_dispute_day = np.where(disputes_on_receipt, received_day + reply_delay, np.inf)
+
+    # --- latent payment offsets from the due date
+    rng_states = stream(seed, replication, "states")
+    share = np.array([s.behaviour.strained_share for s in segments])[segment]
+    mean_strained = np.array([s.behaviour.strained_spell_days for s in segments])[segment]
+    mean_normal = np.where(share > 0, mean_strained * (1 - share) / np.maximum(share, 1e-12), np.inf)
+    switches = _markov_switches(rng_states, initial=initial_strained, mean_normal=mean_normal, mean_strained=mean_strained, total_days=total_days)
+    strained = _state_at(due_day.astype(float), owner, switches, initial_strained)
+
+    rng_pay = stream(seed, replication, "payment")
+    behaviour = [s.behaviour for s in segments]
+    base_late = np.where(
+        strained,
+        np.array([b.late_share_strained for b in behaviour])[seg_of],
+        np.array([b.late_share_normal for b in behaviour])[seg_of],
+    )
+    spread = np.array([b.customer_lateness_sigma for b in behaviour])[seg_of]
+    u_customer = latent[owner]
+    p_late = special.expit(special.logit(np.clip(base_late, 1e-9, 1 - 1e-9)) + spread * u_customer)
+    late = rng_pay.random(n_orders) < p_late
+    early = ~late & (rng_pay.random(n_orders) < np.array([b.early_share for b in behaviour])[seg_of])
+    early_max = np.array([b.early_days_max for b in behaviour])[seg_of]
+    early_days = np.ceil(rng_pay.random(n_orders) * early_max)
+    median_late = np.where(
+        strained,
+        np.array([b.days_late_strained.median for b in behaviour])[seg_of],
+        np.array([b.days_late_normal.median for b in behaviour])[seg_of],
+    )
+    sigma_late = np.where(
+        strained,
+        np.array([b.days_late_strained.sigma for b in behaviour])[seg_of],
+        np.array([b.days_late_normal.sigma for b in behaviour])[seg_of],
+    )
+    days_effect = np.array([b.customer_lateness_days_effect for b in behaviour])[seg_of]
+    days_late = median_late * np.exp(days_effect * u_customer + sigma_late * rng_pay.standard_normal(n_orders))
+    # A late-payment penalty pulls late days in for most customers and pushes them out for a few.
+    pressure = penalty_annual_rate(policy.penalty, amount=amount)
+    sensitivity = np.where(
+        backfire[owner],
+        -np.array([b.penalty_backfire_sensitivity for b in behaviour])[seg_of],
+        np.array([b.penalty_sensitivity for b in behaviour])[seg_of],
+    )
+    days_late = np.maximum(np.ceil(days_late * np.exp(-sensitivity * pressure)), 1.0)
+    offset = np.where(late, days_late, np.where(early, -np.minimum(early_days, np.maximum(early_max, 0)), 0.0))
+    offset = np.where(early & (early_max < 1), 0.0, offset)
+    # Nobody pays an invoice before it arrives, whatever the terms.
+    decision_day = np.maximum(due_day + offset + delivery, received_day)
+    decision_day = np.where(decision_day >= default_day[owner], np.inf, decision_day)
+    takes_discount = discount_taker[owner] & ~strained & (policy.discount.percent > 0)
+
+    rng_ded = stream(seed, replication, "deductions")
+    short = rng_ded.random(n_orders) < np.array([b.deduction_probability for b in behaviour])[seg_of]
+    low = np.array([b.deduction_share.low for b in behaviour])[seg_of]
+    high = np.array([b.deduction_share.high for b in behaviour])[seg_of]
+    deduction_share = np.where(short, low + rng_ded.random(n_orders) * (high - low), 0.0)
+
+    orders = Orders(
+        customer=owner, day=day, amount=amount, due_day=due_day, received_day=received_day, error=error,
+        error_dispute_day=error_dispute_day, strained=strained, decision_day=decision_day,
+        takes_discount=takes_discount, deduction_share=deduction_share,
+    )
+    responses = tuple(
+        substream(seed, replication, "responses", slot).random((n_orders, RESPONSE_COLUMNS), dtype=np.float32)
+        for slot in range(response_slots)
+    )
+    return Book(customers=customers, orders=orders, responses=responses, total_days=total_days)
+
+
+def uplift_trigger_delay(*, pay_probability: float, fatigue_factor: float, decay_days: float, u: float) -> float:
+    """Days from a contact until it triggers payment, or inf if it does not.
+
+    A contact adds a payment hazard h(t) = A/decay x exp(-t/decay) that decays after it; its integral A is
+    set so a first contact triggers payment with ``pay_probability``, and each further contact scales A by
+    the fatigue factor. Sampling the first event of that hazard by inversion needs one uniform draw. Hazards
+    of several contacts add up, which is exactly the minimum of their separately drawn trigger times.
+    """
+    if pay_probability <= 0 or fatigue_factor <= 0:
+        return math.inf
+    total = -math.log1p(-min(pay_probability, 1 - 1e-12)) * fatigue_factor
+    exposure = -math.log1p(-u)
+    if exposure >= total:
+        return math.inf
+    return -decay_days * math.log1p(-exposure / total)

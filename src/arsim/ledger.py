@@ -1,0 +1,709 @@
+"""Reading a company's receivables export into one canonical ledger frame.
+
+This module has one job: turn an invoice-level accounts-receivable export (CSV, gzipped CSV or Excel) into
+one pandas frame with fixed column names and types, so calibration and validation code never has to know
+which ERP wrote the file. It also computes the payment-behaviour statistics that a simulator is checked
+against (`payment_statistics`), because those statistics are defined on exactly this frame.
+
+The canonical frame (`CANONICAL_COLUMNS`, in this order):
+
+============  ======================  ===================================================================
+column        dtype                   meaning
+============  ======================  ===================================================================
+customer_id   string                  required
+invoice_id    string                  "row-<n>" (1-based data row) when the file has none or it is blank
+invoice_date  datetime64[us]          NaT when the file has none
+due_date      datetime64[us]          required, or invoice_date + terms_days
+amount        float64                 required; > 0 except on credit rows (see below)
+paid_date     datetime64[us]          NaT means the invoice is open
+disputed      boolean (nullable)      see "Flags" below
+written_off   boolean (nullable)
+channel       string                  "paper", "electronic" or <NA>
+segment       string                  e.g. a credit class; <NA> when absent
+item_type     string                  e.g. "Invoice", "Credit memo"; <NA> when absent
+============  ======================  ===================================================================
+
+Optional columns that the file lacks are still in the frame, all <NA>/NaT. Columns that are neither
+canonical nor mapped are ignored. The simulator's own ``invoices.csv.gz`` uses the canonical names with
+ISO dates and reads back with no mapping.
+
+Reading rules, chosen so that nothing is guessed silently:
+
+- Every cell is read as text and converted here, so a customer id like ``0379`` keeps its zero.
+  Blank means empty, or one of NA, N/A, NaN, NaT, NULL, None (any case). Surrounding spaces are stripped.
+- CSV: plain or gzip (recognised by content, not name), UTF-8, delimiter ``,`` or ``;`` (whichever the
+  header line has more of). Amounts use ``.`` as the decimal point; ``1.234,56`` is reported as
+  non-numeric, not reinterpreted. Excel: ``.xlsx``/``.xlsm``, first sheet; cells that are already dates
+  are taken as they are.
+- Dates: with ``date_format`` every date column uses it. Without it, each column gets the first of
+  ``%Y-%m-%d``, ``%Y-%m-%d %H:%M:%S``, ``%Y%m%d``, ``%m/%d/%Y``, ``%d/%m/%Y``, ``%d.%m.%Y`` that parses all
+  its non-blank values. So a column where every value fits both month-first and day-first is read
+  month-first; a single day above 12 in the first position makes it day-first. Times of day are dropped.
+- Amounts: must be numbers and non-zero. They must be positive, except on rows whose item_type contains
+  "credit" (any case), which may be negative: credit memos are often exported with a minus sign. Item
+  types that are neither invoices nor credits (payment differences, down-payment requests, ...) are read
+  like invoices; `payment_statistics` ignores them.
+- Flags: ``disputed`` and ``written_off`` accept Yes/No, Y/N, true/false, T/F, 1/0 and X (SAP's tick).
+  ``disputed`` also takes any other non-blank value as True and blank as False, because real exports
+  mark holds with codes (SAP's dunning block MANSP: blank = none, 1-8/A/G/H = a block reason).
+  ``written_off`` is strict: blank is <NA> and an unknown word is an error.
+- Channel: Paper/post/postal/letter/print -> "paper"; Electronic/e-invoice/email/EDI/paperless/portal/
+  PDF/online/digital/XML/Peppol -> "electronic"; blank -> <NA>; anything else is an error.
+- Exact duplicate rows are kept: a file without invoice ids cannot tell a repeated line from two equal
+  invoices (the SAP sample has ~1% of them). When the file has invoice ids, a repeated id is an error.
+
+Bad input raises `LedgerError` with a one-line message naming the file, the column, how many rows are
+affected and the first (at most 5) 1-based data row numbers, e.g.
+``ledger.csv: column 'due_date': 3 unparseable dates, first rows 4, 9, 17 (e.g. '2018-13-01')``.
+Row-level problems: blank required values, unparseable dates, non-numeric, zero or (non-credit)
+negative amounts, paid_date before invoice_date, a repeated invoice_id, unrecognised flag or channel
+words. With ``drop_invalid=True`` those rows are left out instead and ``df.attrs["dropped"]`` says how
+many rows had each problem (a row with two problems counts under both). File-level problems (missing
+required columns, a mapping that names unknown columns, an unreadable file) always raise.
+
+A mapping renames source columns to canonical ones; `load_mapping` reads it from YAML::
+
+    columns:            # SOURCE column: canonical column
+      customerID: customer_id
+      InvoiceDate: invoice_date
+    date_format: "%m/%d/%Y"   # optional; omit to detect per column
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "invoice_id",
+    "invoice_date",
+    "due_date",
+    "amount",
+    "paid_date",
+    "disputed",
+    "written_off",
+    "channel",
+    "segment",
+    "item_type",
+)
+"""The columns of a ledger frame, in order."""
+
+DATE_COLUMNS: tuple[str, ...] = ("invoice_date", "due_date", "paid_date")
+
+DATE_FORMATS_TRIED: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y%m%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+)
+"""Formats tried, in this order, on a date column when no date_format is given."""
+
+# pandas' own format parsing is lenient (it reads '2018019' with %Y%m%d), so each candidate format must
+# first match the shape of every value.
+_DATE_SHAPES: dict[str, str] = {
+    "%Y-%m-%d": r"\d{4}-\d{1,2}-\d{1,2}",
+    "%Y-%m-%d %H:%M:%S": r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}:\d{2}(\.\d+)?",
+    "%Y%m%d": r"\d{8}",
+    "%m/%d/%Y": r"\d{1,2}/\d{1,2}/\d{4}",
+    "%d/%m/%Y": r"\d{1,2}/\d{1,2}/\d{4}",
+    "%d.%m.%Y": r"\d{1,2}\.\d{1,2}\.\d{4}",
+}
+# pandas wants "ISO8601" to accept both ' ' and 'T' between date and time.
+_PANDAS_FORMAT = {"%Y-%m-%d %H:%M:%S": "ISO8601"}
+
+_BLANK_WORDS = frozenset({"", "na", "n/a", "nan", "nat", "null", "none"})
+_TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "x"})
+_FALSE_WORDS = frozenset({"no", "n", "false", "f", "0"})
+_PAPER_WORDS = frozenset({"paper", "post", "postal", "letter", "print", "printed"})
+_ELECTRONIC_WORDS = frozenset(
+    {
+        "electronic",
+        "e-invoice",
+        "einvoice",
+        "e-invoicing",
+        "einvoicing",
+        "email",
+        "e-mail",
+        "edi",
+        "paperless",
+        "portal",
+        "pdf",
+        "online",
+        "digital",
+        "xml",
+        "peppol",
+    }
+)
+_EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+_MAX_ROWS_LISTED = 5
+
+
+class LedgerError(ValueError):
+    """A ledger file cannot be read as it is: the one-line message names the file, column and rows."""
+
+
+@dataclass(frozen=True)
+class LedgerMapping:
+    """How one company's export maps onto the canonical columns.
+
+    `columns` maps SOURCE column name -> canonical name; `date_format` is a strptime format used for every
+    date column, or None to detect the format per column.
+    """
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+
+
+def load_mapping(path: str | Path) -> LedgerMapping:
+    """Read a mapping YAML file ``{columns: {SOURCE: canonical}, date_format: "%m/%d/%Y"}``.
+
+    Mistakes that would otherwise surface later as a confusing missing-column error (unknown canonical
+    names, two sources for one column, unknown top-level keys) are reported here.
+    """
+    path = Path(path)
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise LedgerError(f"{path.name}: cannot read mapping: {_one_line(error)}") from error
+    if not isinstance(content, dict):
+        raise LedgerError(f"{path.name}: a mapping file must be a YAML mapping with a 'columns' key")
+    unknown_keys = sorted(set(content) - {"columns", "date_format"})
+    if unknown_keys:
+        raise LedgerError(f"{path.name}: unknown key(s) {_quoted(unknown_keys)}; allowed: columns, date_format")
+    columns = content.get("columns") or {}
+    if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
+        raise LedgerError(f"{path.name}: 'columns' must map source column names to canonical names (text)")
+    date_format = content.get("date_format")
+    if date_format is not None and not isinstance(date_format, str):
+        raise LedgerError(f"{path.name}: 'date_format' must be text such as '%m/%d/%Y'")
+    _check_mapping_targets(path.name, columns)
+    return LedgerMapping(columns=dict(columns), date_format=date_format)
+
+
+def read_ledger(
+    path: str | Path,
+    *,
+    mapping: Mapping[str, str] | LedgerMapping | None = None,
+    date_format: str | None = None,
+    drop_invalid: bool = False,
+    terms_days: int | None = None,
+) -> pd.DataFrame:
+    """Read one receivables export into the canonical frame (see the module docstring for all rules).
+
+    mapping: SOURCE column -> canonical column, or a `LedgerMapping` (whose date_format is used unless
+        `date_format` is given). Columns already named canonically need no entry.
+    date_format: strptime format for all date columns; None detects one per column.
+    drop_invalid: leave out rows with row-level problems instead of raising; counts per problem are in
+        ``df.attrs["dropped"]`` (always present, empty when nothing was dropped).
+    terms_days: payment terms; where due_date is absent or blank it becomes invoice_date + terms_days.
+    """
+    path = Path(path)
+    if isinstance(mapping, LedgerMapping):
+        date_format = date_format if date_format is not None else mapping.date_format
+        mapping = mapping.columns
+    text, excel_dates = _read_raw(path)
+    source_of = _resolve_columns(path.name, list(text.columns), dict(mapping or {}))
+
+    can_derive_due = terms_days is not None and "invoice_date" in source_of
+    required = ["customer_id", "amount"] + ([] if can_derive_due else ["due_date"])
+    missing = [name for name in required if name not in source_of]
+    if missing:
+        hint = " (or give invoice_date and terms_days)" if "due_date" in missing else ""
+        raise LedgerError(
+            f"{path.name}: missing required column(s) {_quoted(missing)}{hint}; "
+            f"the file has columns: {', '.join(map(str, text.columns)) or '(none)'}"
+        )
+
+    builder = _LedgerBuilder(path.name, text, excel_dates, source_of, date_format)
+    ledger = builder.build(terms_days)
+    problems = builder.problems
+    if problems and not drop_invalid:
+        raise LedgerError(problems[0].message(path.name, source_of, others=problems[1:]))
+    dropped: dict[str, int] = {}
+    if problems:
+        bad_rows = np.zeros(len(ledger), dtype=bool)
+        for problem in problems:
+            bad_rows[problem.rows] = True
+            dropped[problem.key] = dropped.get(problem.key, 0) + len(problem.rows)
+        ledger = ledger.loc[~bad_rows].reset_index(drop=True)
+    ledger.attrs["dropped"] = dropped
+    return ledger
+
+
+# ---------------------------------------------------------------------------------------------- reading files
+
+
+def _read_raw(path: Path) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """The file as a frame of text cells, plus the Excel cells that were already dates (by column)."""
+    if not path.is_file():
+        raise LedgerError(f"{path.name}: no such file ({path})")
+    if path.suffix.lower() in _EXCEL_SUFFIXES:
+        return _read_excel(path)
+    if path.suffix.lower() == ".xls":
+        raise LedgerError(f"{path.name}: old .xls files are not supported; save it as .xlsx or CSV")
+    return _read_csv(path), {}
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with open(path, "rb") as handle:
+        is_gzip = handle.read(2) == b"\x1f\x8b"
+    opener = gzip.open if is_gzip else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline()
+        delimiter = ";" if header.count(";") > header.count(",") else ","
+        frame = pd.read_csv(
+            path,
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            compression="gzip" if is_gzip else None,
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError as error:
+        raise LedgerError(f"{path.name}: not UTF-8 text ({_one_line(error)}); save it as UTF-8") from error
+    except pd.errors.EmptyDataError as error:
+        raise LedgerError(f"{path.name}: the file is empty (no header line)") from error
+    except (pd.errors.ParserError, OSError, EOFError) as error:
+        raise LedgerError(f"{path.name}: cannot parse as CSV: {_one_line(error)}") from error
+    frame.columns = [str(name).strip() for name in frame.columns]
+    return frame
+
+
+def _read_excel(path: Path) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """First sheet as text; date cells are also kept as dates so no format has to be guessed for them."""
+    try:
+        cells = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+    except ImportError as error:
+        raise LedgerError(f"{path.name}: reading Excel needs the 'openpyxl' package") from error
+    except Exception as error:  # openpyxl raises many types for a damaged file; all mean "cannot read"
+        raise LedgerError(f"{path.name}: cannot read as Excel: {_one_line(error)}") from error
+    cells.columns = [str(name).strip() for name in cells.columns]
+    text = pd.DataFrame({name: [_cell_text(v) for v in cells[name]] for name in cells.columns}, dtype=str)
+    dates: dict[str, pd.Series] = {}
+    for name in cells.columns:
+        is_date = cells[name].map(lambda v: isinstance(v, dt.date))
+        if is_date.any():
+            dates[name] = pd.to_datetime(cells[name].where(is_date), errors="coerce").astype("datetime64[us]")
+    return text, dates
+
+
+def _cell_text(value: Any) -> str:
+    """An Excel cell as the text a CSV export would have had."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 611365.0 -> '611365', so ids stay ids
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _resolve_columns(file_name: str, file_columns: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """canonical name -> source column, after checking the mapping against the file."""
+    _check_mapping_targets(file_name, mapping)
+    unknown_sources = [source for source in mapping if source not in file_columns]
+    if unknown_sources:
+        raise LedgerError(
+            f"{file_name}: mapping names column(s) {_quoted(unknown_sources)} that the file does not have; "
+            f"the file has columns: {', '.join(file_columns) or '(none)'}"
+        )
+    source_of = {canonical: source for source, canonical in mapping.items()}
+    for name in CANONICAL_COLUMNS:
+        if name in file_columns and name not in mapping:
+            if name in source_of and source_of[name] != name:
+                raise LedgerError(
+                    f"{file_name}: column '{name}' is in the file and also mapped from '{source_of[name]}'; "
+                    f"map only one of them"
+                )
+            source_of[name] = name
+    return source_of
+
+
+def _check_mapping_targets(file_name: str, mapping: Mapping[str, str]) -> None:
+    unknown_targets = sorted({target for target in mapping.values() if target not in CANONICAL_COLUMNS})
+    if unknown_targets:
+        raise LedgerError(
+            f"{file_name}: mapping targets {_quoted(unknown_targets)} are not canonical columns; "
+            f"use: {', '.join(CANONICAL_COLUMNS)}"
+        )
+    targets = list(mapping.values())
+    repeated = sorted({target for target in targets if targets.count(target) > 1})
+    if repeated:
+        raise LedgerError(f"{file_name}: mapping gives more than one source for {_quoted(repeated)}")
+
+
+# ---------------------------------------------------------------------------------------------- converting
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Rows of one column that share one problem."""
+
+    column: str
+    key: str  # short name for attrs["dropped"], e.g. "unparseable due_date"
+    singular: str  # e.g. "unparseable date"
+    plural: str  # e.g. "unparseable dates"
+    rows: np.ndarray  # 0-based positions
+    example: str
+
+    def message(self, file_name: str, source_of: Mapping[str, str], others: list[_Problem]) -> str:
+        count = len(self.rows)
+        source = source_of.get(self.column, self.column)
+        column = f"'{self.column}'" + (f" (source '{source}')" if source != self.column else "")
+        listed = ", ".join(str(row + 1) for row in self.rows[:_MAX_ROWS_LISTED])
+        where = f"row {listed}" if count == 1 else f"first rows {listed}"
+        what = self.singular if count == 1 else self.plural
+        text = f"{file_name}: column {column}: {count} {what}, {where} (e.g. {self.example})"
+        if others:
+            text += "; also " + ", ".join(f"{p.key} ({_rows(len(p.rows))})" for p in others)
+        return text
+
+
+class _LedgerBuilder:
+    """Converts the text columns one by one, collecting row-level problems instead of stopping at the first."""
+
+    def __init__(
+        self,
+        file_name: str,
+        text: pd.DataFrame,
+        excel_dates: Mapping[str, pd.Series],
+        source_of: Mapping[str, str],
+        date_format: str | None,
+    ) -> None:
+        self.file_name = file_name
+        self.text = text
+        self.excel_dates = excel_dates
+        self.source_of = source_of
+        self.date_format = date_format
+        self.problems: list[_Problem] = []
+        self.n_rows = len(text)
+
+    def build(self, terms_days: int | None) -> pd.DataFrame:
+        columns: dict[str, pd.Series] = {}
+        columns["customer_id"] = self._required_text("customer_id")
+        columns["invoice_id"] = self._invoice_ids()
+        for name in DATE_COLUMNS:
+            columns[name] = self._dates(name)
+        columns["due_date"] = self._due_dates(columns["due_date"], columns["invoice_date"], terms_days)
+        columns["amount"] = self._amounts()
+        columns["disputed"] = self._flags("disputed", lenient=True)
+        columns["written_off"] = self._flags("written_off", lenient=False)
+        columns["channel"] = self._channels()
+        columns["segment"] = self._optional_text("segment")
+        columns["item_type"] = self._optional_text("item_type")
+        self._check_amount_signs(columns["amount"], columns["item_type"])
+        self._check_paid_after_invoiced(columns["paid_date"], columns["invoice_date"])
+        self._check_unique_ids(columns["invoice_id"])
+        ledger = pd.DataFrame({name: columns[name] for name in CANONICAL_COLUMNS})
+        return ledger.reset_index(drop=True)
+
+    # -- helpers
+
+    def _cells(self, name: str) -> pd.Series | None:
+        """Stripped text of the source column for canonical `name`, or None if the file has none."""
+        source = self.source_of.get(name)
+        if source is None:
+            return None
+        return self.text[source].astype(str).str.strip()
+
+    def _report(self, column: str, key: str, singular: str, plural: str, bad: pd.Series, shown: pd.Series) -> None:
+        rows = np.flatnonzero(bad.to_numpy(dtype=bool))
+        if len(rows):
+            example = repr(str(shown.iloc[rows[0]]))
+            self.problems.append(_Problem(column, key, singular, plural, rows, example))
+
+    def _absent(self, dtype: str) -> pd.Series:
+        return pd.Series(pd.array([pd.NA] * self.n_rows, dtype=dtype))
+
+    # -- columns
+
+    def _required_text(self, name: str) -> pd.Series:
+        cells = self._cells(name)
+        blank = _is_blank(cells)
+        self._report(name, f"blank {name}", "blank value", "blank values", blank, cells)
+        return cells.mask(blank).astype("string")
+
+    def _optional_text(self, name: str) -> pd.Series:
+        cells = self._cells(name)
+        if cells is None:
+            return self._absent("string")
+        return cells.mask(_is_blank(cells)).astype("string")
+
+    def _invoice_ids(self) -> pd.Series:
+        generated = pd.Series([f"row-{n}" for n in range(1, self.n_rows + 1)], dtype="string")
+        cells = self._cells("invoice_id")
+        if cells is None:
+            return generated
+        return cells.astype("string").mask(_is_blank(cells), generated)
+
+    def _dates(self, name: str) -> pd.Series:
+        cells = self._cells(name)
+        if cells is None:
+            return pd.Series(pd.NaT, index=range(self.n_rows), dtype="datetime64[us]")
+        already = self.excel_dates.get(self.source_of[name])
+        dates, bad = _parse_dates(cells, already, self.date_format)
+        self._report(name, f"unparseable {name}", "unparseable date", "unparseable dates", bad, cells)
+        return dates
+
+    def _due_dates(self, due: pd.Series, invoiced: pd.Series, terms_days: int | None) -> pd.Series:
+        """Fill due dates from terms where the file has none, then report the ones still missing."""
+        cells = self._cells("due_date")
+        blank = _is_blank(cells) if cells is not None else pd.Series(True, index=due.index)
+        if terms_days is not None:
+            derived = invoiced + pd.Timedelta(days=terms_days)
+            due = due.mask(blank, derived)
+        still_missing = blank & due.isna()
+        shown = cells if cells is not None else pd.Series("", index=due.index)
+        self._report("due_date", "blank due_date", "blank value", "blank values", still_missing, shown)
+        return due
+
+    def _amounts(self) -> pd.Series:
+        cells = self._cells("amount")
+        blank = _is_blank(cells)
+        numbers = pd.to_numeric(cells.mask(blank), errors="coerce").astype("float64")
+        not_number = ~blank & ~np.isfinite(numbers.fillna(0.0))
+        not_number |= ~blank & numbers.isna()
+        self._report("amount", "blank amount", "blank value", "blank values", blank, cells)
+        self._report("amount", "non-numeric amount", "non-numeric amount", "non-numeric amounts", not_number, cells)
+        return numbers.where(~not_number)
+
+    def _check_amount_signs(self, amounts: pd.Series, item_types: pd.Series) -> None:
+        """Zero is never an amount; negative only on credit rows (item_type containing 'credit')."""
+        is_credit = item_types.str.contains("credit", case=False, regex=False).fillna(False).astype(bool)
+        cells = self._cells("amount")
+        zero = amounts == 0
+        negative = (amounts < 0) & ~is_credit
+        self._report("amount", "zero amount", "zero amount", "zero amounts", zero, cells)
+        self._report("amount", "negative amount", "negative amount", "negative amounts", negative, cells)
+
+    def _flags(self, name: str, *, lenient: bool) -> pd.Series:
+        cells = self._cells(name)
+        if cells is None:
+            return self._absent("boolean")
+        words = cells.str.lower()
+        blank = _is_blank(cells)
+        is_true = words.isin(_TRUE_WORDS)
+        is_false = words.isin(_FALSE_WORDS)
+        unknown = ~blank & ~is_true & ~is_false
+        flags = pd.Series(pd.array([pd.NA] * self.n_rows, dtype="boolean"), index=cells.index)
+        flags[is_true] = True
+        flags[is_false] = False
+        if lenient:
+            flags[unknown] = True  # a hold or dispute code: any code means "held"
+            flags[blank] = False
+        else:
+            self._report(name, f"unrecognised {name}", "unrecognised value", "unrecognised values", unknown, cells)
+        return flags
+
+    def _channels(self) -> pd.Series:
+        cells = self._cells("channel")
+        if cells is None:
+            return self._absent("string")
+        words = cells.str.lower()
+        blank = _is_blank(cells)
+        channel = pd.Series(pd.array([pd.NA] * self.n_rows, dtype="string"), index=cells.index)
+        channel[words.isin(_PAPER_WORDS)] = "paper"
+        channel[words.isin(_ELECTRONIC_WORDS)] = "electronic"
+        unknown = ~blank & channel.isna()
+        self._report("channel", "unrecognised channel", "unrecognised value", "unrecognised values", unknown, cells)
+        return channel
+
+    def _check_paid_after_invoiced(self, paid: pd.Series, invoiced: pd.Series) -> None:
+        early = (paid < invoiced).fillna(False)
+        shown = "paid " + paid.dt.strftime("%Y-%m-%d") + ", invoiced " + invoiced.dt.strftime("%Y-%m-%d")
+        singular, plural = "payment before the invoice date", "payments before the invoice date"
+        self._report("paid_date", "paid_date before invoice_date", singular, plural, early, shown)
+
+    def _check_unique_ids(self, ids: pd.Series) -> None:
+        """A repeated id is reported on its second and later rows; the first is kept by drop_invalid."""
+        repeated = ids.duplicated(keep="first")
+        self._report("invoice_id", "duplicate invoice_id", "repeated invoice id", "repeated invoice ids", repeated, ids)
+
+
+def _is_blank(cells: pd.Series) -> pd.Series:
+    return cells.str.lower().isin(_BLANK_WORDS)
+
+
+def _parse_dates(
+    cells: pd.Series, already: pd.Series | None, date_format: str | None
+) -> tuple[pd.Series, pd.Series]:
+    """(dates, bad): dates at day resolution, bad marks non-blank cells that did not parse.
+
+    Cells in `already` (Excel date cells) are taken as they are. The rest use `date_format`, or the first
+    of DATE_FORMATS_TRIED that parses all of them; if none does, the one that parses most, so the
+    report lists the values that fit no format rather than every value.
+    """
+    blank = _is_blank(cells)
+    to_parse = ~blank
+    if already is not None:
+        to_parse &= already.isna()
+    values = cells[to_parse]
+    if date_format is not None:
+        parsed = pd.to_datetime(values, format=date_format, errors="coerce")
+    else:
+        parsed = _parse_with_best_format(values)
+    dates = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[us]")
+    dates[to_parse] = parsed.astype("datetime64[us]").dt.normalize()
+    if already is not None:
+        dates = dates.fillna(already.dt.normalize())
+    bad = to_parse & dates.isna()
+    return dates, bad
+
+
+def _parse_with_best_format(values: pd.Series) -> pd.Series:
+    best = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    if values.empty:
+        return best
+    for fmt in DATE_FORMATS_TRIED:
+        fits_shape = values.str.fullmatch(_DATE_SHAPES[fmt])
+        if not fits_shape.any():
+            continue
+        parsed = pd.to_datetime(values.where(fits_shape), format=_PANDAS_FORMAT.get(fmt, fmt), errors="coerce")
+        if parsed.notna().all():
+            return parsed
+        if parsed.notna().sum() > best.notna().sum():
+            best = parsed
+    return best
+
+
+def _rows(count: int) -> str:
+    return "1 row" if count == 1 else f"{count} rows"
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+
+_LATENESS_QUANTILES = {"p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+_CUSTOMER_QUANTILES = {"p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90}
+MIN_INVOICES_PER_CUSTOMER = 5
+"""Customers with fewer paid invoices are left out of customer_late_share_quantiles (their share is noise)."""
+
+
+def payment_statistics(ledger: pd.DataFrame) -> dict[str, Any]:
+    """The payment-behaviour statistics a simulator is validated against, over paid invoices.
+
+    Paid invoices are rows with a paid_date and a due_date whose item_type is <NA> or 'Invoice' (any
+    case): credit memos and payment differences are not payments of an invoice. days_late is
+    paid_date - due_date in whole days (negative = early). Keys:
+
+    - n_invoices; share_late (days_late > 0), share_on_due (== 0), share_late_over_30 (> 30);
+    - days_late_quantiles {p10..p99} (linear interpolation); mean_days_late, the mean of max(days_late, 0)
+      (this is not ADD, which is a receivables-weighted figure);
+    - p_late_given_prev_late / p_late_given_prev_on_time: over consecutive invoices of one customer,
+      ordered by due_date then paid_date (then file order): how lateness persists;
+    - share_cleared_with_other_same_day: share of invoices whose customer has another invoice with the
+      same paid_date (payment runs);
+    - weekday_share_of_payments: share of paid invoices by weekday of paid_date, Monday..Sunday;
+    - customer_late_share_quantiles {p10..p90}: of the late share per customer with at least
+      MIN_INVOICES_PER_CUSTOMER paid invoices;
+    - share_late_disputed / share_late_undisputed, share_late_paper / share_late_electronic, and
+      mean_days_to_pay (paid_date - invoice_date) where the ledger has those columns.
+
+    A statistic whose inputs are missing (no such column, no such invoices) is None, never a stand-in
+    number. Needs customer_id, due_date and paid_date; every other column is optional.
+    """
+    missing = [name for name in ("customer_id", "due_date", "paid_date") if name not in ledger.columns]
+    if missing:
+        raise ValueError(f"payment_statistics needs column(s) {_quoted(missing)}")
+    invoices = _paid_invoices(ledger)
+    days_late = (invoices["paid_date"] - invoices["due_date"]).dt.days.astype("int64")
+    late = days_late > 0
+    n_invoices = len(invoices)
+    stats: dict[str, Any] = {"n_invoices": n_invoices}
+    stats["share_late"] = _share(late)
+    stats["share_on_due"] = _share(days_late == 0)
+    stats["share_late_over_30"] = _share(days_late > 30)
+    stats["days_late_quantiles"] = _quantiles(days_late, _LATENESS_QUANTILES)
+    stats["mean_days_late"] = float(days_late.clip(lower=0).mean()) if n_invoices else None
+    stats.update(_persistence(invoices, late))
+    stats["share_cleared_with_other_same_day"] = _share(
+        invoices.groupby(["customer_id", "paid_date"], sort=False)["customer_id"].transform("size") >= 2
+    )
+    stats["weekday_share_of_payments"] = (
+        invoices["paid_date"].dt.day_of_week.value_counts(normalize=True).reindex(range(7), fill_value=0.0).tolist()
+        if n_invoices
+        else None
+    )
+    per_customer = late.groupby(invoices["customer_id"]).agg(["mean", "size"])
+    enough = per_customer.loc[per_customer["size"] >= MIN_INVOICES_PER_CUSTOMER, "mean"]
+    stats["customer_late_share_quantiles"] = _quantiles(enough, _CUSTOMER_QUANTILES)
+    stats.update(_split_share_late(invoices, late, "disputed", {"disputed": True, "undisputed": False}))
+    stats.update(_split_share_late(invoices, late, "channel", {"paper": "paper", "electronic": "electronic"}))
+    stats["mean_days_to_pay"] = _mean_days_to_pay(invoices)
+    return stats
+
+
+def _paid_invoices(ledger: pd.DataFrame) -> pd.DataFrame:
+    is_paid = ledger["paid_date"].notna() & ledger["due_date"].notna()
+    if "item_type" in ledger.columns:
+        item_type = ledger["item_type"].astype("string").str.strip().str.lower()
+        is_invoice = (item_type.isna() | (item_type == "invoice")).fillna(True).astype(bool)
+    else:
+        is_invoice = pd.Series(True, index=ledger.index)
+    return ledger.loc[is_paid & is_invoice].reset_index(drop=True)
+
+
+def _share(mask: pd.Series) -> float | None:
+    return float(mask.mean()) if len(mask) else None
+
+
+def _quantiles(values: pd.Series, levels: Mapping[str, float]) -> dict[str, float] | None:
+    if values.empty:
+        return None
+    found = values.astype("float64").quantile(list(levels.values()))
+    return {name: float(value) for name, value in zip(levels, found)}
+
+
+def _persistence(invoices: pd.DataFrame, late: pd.Series) -> dict[str, float | None]:
+    """P(late | previous invoice of the same customer late / not late)."""
+    ordered = invoices.assign(late=late.astype("float64")).sort_values(
+        ["customer_id", "due_date", "paid_date"], kind="stable"
+    )
+    previous_late = ordered.groupby("customer_id", sort=False)["late"].shift()
+    after_late = ordered.loc[previous_late == 1.0, "late"]
+    after_on_time = ordered.loc[previous_late == 0.0, "late"]
+    return {
+        "p_late_given_prev_late": float(after_late.mean()) if len(after_late) else None,
+        "p_late_given_prev_on_time": float(after_on_time.mean()) if len(after_on_time) else None,
+    }
+
+
+def _split_share_late(
+    invoices: pd.DataFrame, late: pd.Series, column: str, groups: Mapping[str, Any]
+) -> dict[str, float | None]:
+    """share_late_<group> for each group value of `column`; None where the column or the group is absent."""
+    result: dict[str, float | None] = {}
+    for suffix, value in groups.items():
+        if column in invoices.columns:
+            in_group = (invoices[column] == value).fillna(False).astype(bool)
+            result[f"share_late_{suffix}"] = _share(late[in_group])
+        else:
+            result[f"share_late_{suffix}"] = None
+    return result
+
+
+def _mean_days_to_pay(invoices: pd.DataFrame) -> float | None:
+    if "invoice_date" not in invoices.columns:
+        return None
+    days_to_pay = (invoices["paid_date"] - invoices["invoice_date"]).dt.days.dropna()
+    return float(days_to_pay.mean()) if len(days_to_pay) else None

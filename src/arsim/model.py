@@ -1,0 +1,667 @@
+"""The SimPy model of one replication: orders, invoices, dunning, replies, collectors, payments.
+
+The only module that imports simpy. It is event-driven: nothing wakes daily to look at every invoice.
+Each open invoice has at most one pending wake-up, at the earliest of its payment day, its next dunning
+step and its write-off day; when something moves one of those (a contact triggers payment, a query holds
+it, an answer releases it), the invoice gets a new wake-up and the stale one is ignored when it fires
+(cancel by checking state, never by removing events). Events are plain SimPy timeouts with callbacks
+rather than generator processes, which costs a fraction per event (see benchmarks/speed.py).
+
+Collectors are servers with a shared priority worklist, working within their shifts: a task not finished
+at the end of a shift is resumed at the start of the next one, so no collector ever works more minutes
+than the calendar gives, and unfinished work rolls over as backlog.
+"""
+
+from __future__ import annotations
+
+import gc
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+import simpy
+from simpy.events import Timeout
+
+from arsim import records as rec
+from arsim.behaviour import (
+    FIRST_STEP_SLOT, R_CALL_MINUTES, R_CREDIT_NOTE, R_CREDIT_SHARE, R_DISPUTE_MINUTES, R_EXTERNAL_DAYS,
+    R_FOLLOWUP_MINUTES, R_FOLLOWUP_UPLIFT, R_OUTCOME, R_PLAN, R_PROMISE_DAYS, R_PROMISE_KEPT, R_QUERY_MINUTES,
+    R_REACH, R_REPLY_DELAY, R_RESUME, R_UPLIFT, SLOT_DEDUCTION, SLOT_ERROR_DISPUTE, Book, draw_book, quantile,
+    uplift_trigger_delay,
+)
+from arsim.policy import (
+    TASK_KINDS, credit_limit, discount_eligible, on_credit_hold, order_fits_limit, penalty_charge, worklist_key,
+)
+from arsim.scenario import Scenario, Team
+
+INF = math.inf
+MINUTES_PER_DAY = 1440.0
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What one replication produced: event tables and the facts needed to read them."""
+
+    frames: dict[str, pd.DataFrame]
+    warmup_days: int
+    total_days: int
+    events: int  # simulation events processed (for the speed benchmark)
+    orders: int
+
+
+# ---------------------------------------------------------------------------------------------- calendar
+
+
+class ShiftCalendar:
+    """When collectors work: a shift of fixed hours on each working weekday, in simulation days."""
+
+    def __init__(self, team: Team, *, start_weekday: int) -> None:
+        working = set(team.working_weekdays)
+        self.works = [(start_weekday + d) % 7 in working for d in range(7)]  # indexed by day % 7
+        self.continuous = team.hours_per_day >= 24 and len(working) == 7
+        self.start = team.shift_start_hour / 24.0 if team.hours_per_day < 24 else 0.0
+        self.length = team.hours_per_day / 24.0
+
+    def shift_end(self, t: float) -> float | None:
+        """End of the shift under way at time t, or None when t is off shift."""
+        if self.continuous:
+            return INF
+        day = math.floor(t)
+        begin = day + self.start
+        if self.works[day % 7] and begin <= t < begin + self.length - _EPS:
+            return begin + self.length
+        return None
+
+    def next_start(self, t: float) -> float:
+        """The first shift start at or after time t."""
+        day = math.floor(t)
+        for ahead in range(8):
+            begin = day + ahead + self.start
+            if self.works[(day + ahead) % 7] and begin >= t - _EPS:
+                return max(begin, t)
+        raise ValueError("team has no working day")  # ruled out by scenario validation
+
+    def minutes_between(self, start: float, end: float) -> float:
+        """Collector-minutes one collector has on shift in [start, end)."""
+        if self.continuous:
+            return (end - start) * MINUTES_PER_DAY
+        total = 0.0
+        for day in range(math.floor(start), math.ceil(end)):
+            if self.works[day % 7]:
+                begin, finish = day + self.start, day + self.start + self.length
+                total += max(0.0, min(finish, end) - max(begin, start))
+        return total * MINUTES_PER_DAY
+
+
+# ---------------------------------------------------------------------------------------------- state
+
+
+class _Invoice:
+    """The mutable state of one open invoice (slotted: there are hundreds of thousands)."""
+
+    __slots__ = (
+        "index", "customer", "segment", "amount", "open_amount", "invoice_day", "due_day", "decision_day",
+        "release_day", "pay_day", "holds", "dispute_open", "closed", "next_step", "next_step_day", "contacts",
+        "version", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid",
+    )
+
+
+class _Task:
+    __slots__ = ("task_id", "kind", "rank", "invoice", "created", "started", "remaining_minutes", "on_done", "payload")
+
+
+class _Team:
+    """Collectors working a shared prioritised worklist within their shifts (preemptive-resume at shift end)."""
+
+    def __init__(self, model: "_Model", *, collectors: int, calendar: ShiftCalendar, key: Callable) -> None:
+        self.model = model
+        self.calendar = calendar
+        self.key = key
+        self.idle: list[int] = list(range(collectors - 1, -1, -1))  # a stack: collector 0 is taken first
+        self.worklist: list[tuple] = []
+        self.sequence = 0
+        self.shift_wake_pending = False
+        self.work_sink = model.recorder.sink(rec.Work)
+        self.done_sink = model.recorder.sink(rec.TaskDone)
+
+    def add(self, task: _Task) -> None:
+        inv = task.invoice
+        self.sequence += 1
+        entry = (self.key(task.rank, task.created, inv.open_amount, inv.due_day), self.sequence, task)
+        heapq.heappush(self.worklist, entry)
+        if self.idle:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        now = self.model.env.now
+        if not self.worklist:
+            return
+        end = self.calendar.shift_end(now)
+        if end is None:
+            if not self.shift_wake_pending:
+                self.shift_wake_pending = True
+                self.model.at(self.calendar.next_start(now), self._shift_started, None)
+            return
+        while self.idle and self.worklist:
+            task = heapq.heappop(self.worklist)[2]
+            if task.invoice.closed:
+                self.done_sink.append(rec.TaskDone(now, task.task_id, False))
+                continue
+            self._work(self.idle.pop(), task, now, end)
+
+    def _shift_started(self, event: simpy.Event) -> None:
+        self.shift_wake_pending = False
+        self._dispatch()
+
+    def _work(self, collector: int, task: _Task, now: float, end: float) -> None:
+        if task.started is None:
+            task.started = now
+        finish = now + task.remaining_minutes / MINUTES_PER_DAY
+        if finish <= end:
+            self.model.at(finish, self._finished, (collector, task, now))
+        else:
+            self.model.at(end, self._paused, (collector, task, now))
+
+    def _finished(self, event: simpy.Event) -> None:
+        collector, task, started = event.value
+        now = self.model.env.now
+        self.work_sink.append(rec.Work(collector, task.task_id, task.kind, started, now))
+        self.done_sink.append(rec.TaskDone(now, task.task_id, True))
+        self.idle.append(collector)
+        task.on_done(task, now)
+        self._dispatch()
+
+    def _paused(self, event: simpy.Event) -> None:
+        collector, task, started = event.value
+        now = self.model.env.now
+        self.work_sink.append(rec.Work(collector, task.task_id, task.kind, started, now))
+        task.remaining_minutes = max(0.0, task.remaining_minutes - (now - started) * MINUTES_PER_DAY)
+        self.model.at(self.calendar.next_start(now), self._resumed, (collector, task))
+
+    def _resumed(self, event: simpy.Event) -> None:
+        collector, task = event.value
+        now = self.model.env.now
+        end = self.calendar.shift_end(now)
+        if end is None:  # a zero-length gap between shifts rounds oddly: wait for the true start
+            self.model.at(self.calendar.next_start(now + _EPS), self._resumed, (collector, task))
+            return
+        self._work(collector, task, now, end)
+
+    def busy(self) -> int:
+        return self.model.collectors - len(self.idle)
+
+
+# ---------------------------------------------------------------------------------------------- the model
+
+
+class _Model:
+    """One replication: wires the pre-drawn book to SimPy events and the collectors."""
+
+    def __init__(self, scenario: Scenario, book: Book, *, replication: int) -> None:
+        self.scenario = scenario
+        self.book = book
+        self.env = simpy.Environment()
+        self.recorder = rec.Recorder()
+        self.events = 0
+        policy = scenario.policy
+        self.policy = policy
+        self.collectors = scenario.team.collectors
+        self.start_weekday = scenario.calendar.start_date.weekday()
+        business = set(scenario.calendar.business_weekdays)
+        # Days forward to the next business day, and back to the previous one, by (start_weekday + day) % 7.
+        self.forward = [next(k for k in range(7) if (w + k) % 7 in business) for w in range(7)]
+        self.backward = [next(k for k in range(7) if (w - k) % 7 in business) for w in range(7)]
+
+        segments = scenario.portfolio.segments
+        self.segment_names = [s.name for s in segments]
+        self.responses = [s.contact_response for s in segments]
+        self.channel_response = [dict(s.contact_response.channels) for s in segments]
+        self.cadences = [tuple((step.day, step.channel) for step in scenario.cadence_for(s.name)) for s in segments]
+
+        customers = book.customers
+        self.cust_segment = customers.segment.tolist()
+        self.run_weekday = customers.run_weekday.tolist()
+        self.default_day = customers.default_day.tolist()
+        self.refused = customers.refused.tolist()
+        self.electronic = customers.electronic.tolist()
+        self.limit = [
+            credit_limit(policy.credit, segment=self.segment_names[s], expected_monthly_sales=m)
+            for s, m in zip(self.cust_segment, customers.expected_monthly_sales.tolist())
+        ]
+        n_customers = len(self.cust_segment)
+        self.open_amount = [0.0] * n_customers
+        self.open_invoices: list[dict[int, _Invoice]] = [{} for _ in range(n_customers)]
+        self.last_contact = [-INF] * n_customers
+
+        orders = book.orders
+        self.order_customer = orders.customer.tolist()
+        self.order_day = orders.day.tolist()
+        self.order_amount = orders.amount.tolist()
+        self.order_due = orders.due_day.tolist()
+        self.order_received = orders.received_day.tolist()
+        self.order_error = orders.error.tolist()
+        self.order_error_dispute = orders.error_dispute_day.tolist()
+        self.order_decision = orders.decision_day.tolist()
+        self.order_discount = orders.takes_discount.tolist()
+        self.order_deduction = orders.deduction_share.tolist()
+        self.next_order = 0
+
+        self.team = _Team(self, collectors=self.collectors, calendar=ShiftCalendar(scenario.team, start_weekday=self.start_weekday), key=worklist_key(policy.worklist_rule))
+        self.task_ids = 0
+        self.query_ids = 0
+        self.dispute_ids = 0
+        sink = self.recorder.sink
+        self.issued, self.refusals, self.payments = sink(rec.InvoiceIssued), sink(rec.OrderRefused), sink(rec.Payment)
+        self.write_offs, self.contacts, self.skips = sink(rec.WriteOff), sink(rec.Contact), sink(rec.ContactSkipped)
+        self.queries_raised, self.queries_answered = sink(rec.QueryRaised), sink(rec.QueryAnswered)
+        self.disputes_opened, self.disputes_resolved = sink(rec.DisputeOpened), sink(rec.DisputeResolved)
+        self.promises, self.plans, self.tasks_created = sink(rec.PromiseMade), sink(rec.PlanAgreed), sink(rec.TaskCreated)
+
+    # --- scheduling
+
+    def at(self, when: float, callback: Callable[[simpy.Event], None], value: object) -> None:
+        """Call ``callback`` at simulation time ``when`` (never in the past); the event carries ``value``."""
+        now = self.env.now
+        event = Timeout(self.env, when - now if when > now else 0.0, value)
+        event.callbacks.append(callback)
+        self.events += 1
+
+    def run(self) -> SimulationResult:
+        if self.order_day:
+            self.at(self.order_day[0], self._order_day, None)
+        gc.collect()
+        gc.freeze()
+        gc.disable()  # about half of a large run's time would go to the cycle collector, which finds nothing
+        try:
+            self.env.run(until=self.book.total_days)
+        finally:
+            gc.enable()
+            gc.unfreeze()
+        return SimulationResult(
+            frames=self.recorder.frames(), warmup_days=self.scenario.run.warmup_days,
+            total_days=self.book.total_days, events=self.events, orders=len(self.order_day),
+        )
+
+    # --- calendar helpers
+
+    def _business_on_or_after(self, day: int) -> int:
+        return day + self.forward[(self.start_weekday + day) % 7]
+
+    def _run_day(self, customer: int, t: float) -> float:
+        """The customer's first payment run on or after time t (payments happen on whole business days)."""
+        if t == INF:
+            return INF
+        day = math.ceil(t - _EPS)
+        weekday = self.run_weekday[customer]
+        if weekday < 0:
+            return day + self.forward[(self.start_weekday + day) % 7]
+        return day + (weekday - (self.start_weekday + day)) % 7
+
+    def _last_run_day(self, customer: int, t: float) -> int:
+        """The customer's last payment run on or before time t."""
+        day = math.floor(t + _EPS)
+        weekday = self.run_weekday[customer]
+        if weekday < 0:
+            return day - self.backward[(self.start_weekday + day) % 7]
+        return day - ((self.start_weekday + day) - weekday) % 7
+
+    # --- orders and invoices
+
+    def _order_day(self, event: simpy.Event) -> None:
+        """Process all orders dated today (one event a day instead of one an order)."""
+        days = self.order_day
+        today = days[self.next_order]
+        index = self.next_order
+        count = len(days)
+        while index < count and days[index] == today:
+            self._order(index, today)
+            index += 1
+        self.next_order = index
+        if index < count:
+            self.at(days[index], self._order_day, None)
+
+    def _order(self, index: int, today: int) -> None:
+        customer = self.order_customer[index]
+        amount = self.order_amount[index]
+        credit = self.policy.credit
+        reason = None
+        if self.refused[customer]:
+            reason = "approval"
+        elif credit.hold_days_past_due is not None and self.open_invoices[customer] and on_credit_hold(
+            credit, oldest_open_due_day=min(inv.due_day for inv in self.open_invoices[customer].values()), today=today
+        ):
+            reason = "credit_hold"
+        elif not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
+            reason = "credit_limit"
+        if reason is not None:
+            self.refusals.append(rec.OrderRefused(today, customer, index, amount, reason))
+            return
+        self._issue(index, customer, amount, today)
+
+    def _issue(self, index: int, customer: int, amount: float, today: int) -> None:
+        segment = self.cust_segment[customer]
+        inv = _Invoice()
+        inv.index = index
+        inv.customer = customer
+        inv.segment = segment
+        inv.amount = amount
+        inv.open_amount = amount
+        inv.invoice_day = today
+        inv.due_day = due = self.order_due[index]
+        inv.release_day = -INF
+        inv.holds = 0
+        inv.dispute_open = False
+        inv.closed = False
+        inv.contacts = 0
+        inv.version = 0
+        inv.error = self.order_error[index]
+        inv.deduction_share = self.order_deduction[index]
+        inv.on_plan = False
+        inv.discount_paid = False
+        inv.write_off_day = due + self.policy.write_off_days_past_due
+        decision = self.order_decision[index]
+        if self.order_discount[index]:
+            pay_by = self._last_run_day(customer, today + self.policy.discount.days)
+            if pay_by >= self.order_received[index] - _EPS and pay_by < self.default_day[customer]:
+                decision = min(decision, pay_by)
+        inv.decision_day = decision
+        inv.pay_day = self._run_day(customer, decision)
+        cadence = self.cadences[segment]
+        step = 0
+        while step < len(cadence) and due + cadence[step][0] < today:
+            step += 1
+        inv.next_step = step
+        inv.next_step_day = self._business_on_or_after(due + cadence[step][0]) if step < len(cadence) else INF
+
+        self.open_amount[customer] += amount
+        self.open_invoices[customer][index] = inv
+        self.issued.append(rec.InvoiceIssued(today, customer, index, self.segment_names[segment], amount, due, self.electronic[customer], inv.error))
+        dispute_day = self.order_error_dispute[index]
+        if dispute_day < INF:
+            self.at(dispute_day, self._dispute_event, (inv, "invoice_error", SLOT_ERROR_DISPUTE))
+        self._plan_wake(inv)
+
+    def _plan_wake(self, inv: _Invoice) -> None:
+        """Give the invoice one wake-up at the earliest of payment, next step and write-off."""
+        inv.version += 1
+        if inv.on_plan:
+            return
+        when = inv.next_step_day
+        if inv.holds == 0 and inv.pay_day < when:
+            when = inv.pay_day
+        if inv.write_off_day < when:
+            when = inv.write_off_day
+        if when < INF:
+            self.at(when, self._wake, (inv, inv.version))
+
+    def _wake(self, event: simpy.Event) -> None:
+        inv, version = event.value
+        if inv.closed or version != inv.version:
+            return
+        now = self.env.now
+        if inv.holds == 0 and inv.pay_day <= now + _EPS:
+            self._pay(inv, now)
+            return
+        if inv.write_off_day <= now + _EPS:
+            self._close(inv, now, write_off="bad_debt")
+            return
+        if inv.next_step_day <= now + _EPS:
+            self._step(inv, now)
+        self._plan_wake(inv)
+
+    def _set_decision(self, inv: _Invoice, day: float) -> None:
+        """The customer now means to pay by ``day`` (if earlier than planned and before any default)."""
+        if day < inv.decision_day and day < self.default_day[inv.customer]:
+            inv.decision_day = day
+            inv.pay_day = self._run_day(inv.customer, max(day, inv.release_day))
+
+    # --- money movements
+
+    def _pay(self, inv: _Invoice, now: float) -> None:
+        day = int(round(now))
+        policy = self.policy
+        settled = inv.open_amount
+        kind = "full" if settled == inv.amount else "remainder"
+        short = inv.deduction_share > 0 and kind == "full"
+        if short:
+            settled = inv.open_amount * (1.0 - inv.deduction_share)
+            kind = "short"
+        discount = 0.0
+        if not inv.discount_paid and discount_eligible(policy.discount, invoice_day=inv.invoice_day, paid_day=day):
+            discount = settled * policy.discount.percent / 100.0
+            inv.discount_paid = True
+        days_late = day - inv.due_day
+        penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share if days_late > 0 else 0.0
+        closes = not short
+        self.payments.append(rec.Payment(day, inv.customer, inv.index, settled - discount, discount, penalty, closes, kind))
+        self._reduce(inv, settled)
+        if short:
+            self._open_dispute(inv, now, "deduction", SLOT_DEDUCTION)
+            self._plan_wake(inv)
+        else:
+            self._finish(inv)
+
+    def _reduce(self, inv: _Invoice, amount: float) -> None:
+        inv.open_amount -= amount
+        self.open_amount[inv.customer] -= amount
+
+    def _finish(self, inv: _Invoice) -> None:
+        inv.closed = True
+        inv.version += 1
+        if inv.open_amount != 0.0:  # float remainder of partial settlements
+            self.open_amount[inv.customer] -= inv.open_amount
+            inv.open_amount = 0.0
+        del self.open_invoices[inv.customer][inv.index]
+
+    def _close(self, inv: _Invoice, now: float, *, write_off: str) -> None:
+        self.write_offs.append(rec.WriteOff(int(round(now)), inv.customer, inv.index, inv.open_amount, write_off))
+        self._reduce(inv, inv.open_amount)
+        self._finish(inv)
+
+    # --- dunning
+
+    def _step(self, inv: _Invoice, now: float) -> None:
+        cadence = self.cadences[inv.segment]
+        step = inv.next_step
+        channel = cadence[step][1]
+        inv.next_step = step + 1
+        if channel == "agency":
+            inv.next_step = len(cadence)  # the agency takes over; our own dunning ends
+        inv.next_step_day = self._business_on_or_after(inv.due_day + cadence[inv.next_step][0]) if inv.next_step < len(cadence) else INF
+        customer = inv.customer
+        if inv.dispute_open:
+            self.skips.append(rec.ContactSkipped(now, customer, inv.index, channel, "disputed"))
+            return
+        if now - self.last_contact[customer] < self.policy.dunning.min_days_between_contacts:
+            self.skips.append(rec.ContactSkipped(now, customer, inv.index, channel, "contact_cap"))
+            return
+        self.last_contact[customer] = now
+        slot = FIRST_STEP_SLOT + step
+        if channel == "call":
+            row = self.book.responses[slot][inv.index].tolist()
+            minutes = quantile(self.scenario.team.minutes.call, row[R_CALL_MINUTES])
+            self._task("call", inv, now, minutes, self._call_done, (step, row))
+            return
+        self._contact(inv, step, channel, now, self.book.responses[slot][inv.index].tolist())
+
+    def _call_done(self, task: _Task, now: float) -> None:
+        step, row = task.payload
+        self._contact(task.invoice, step, "call", now, row)
+
+    def _contact(self, inv: _Invoice, step: int, channel: str, now: float, row: list[float]) -> None:
+        response = self.channel_response[inv.segment][channel]
+        reached = row[R_REACH] < response.reach_probability
+        self.contacts.append(rec.Contact(now, inv.customer, inv.index, channel, step, reached))
+        if not reached or inv.closed:
+            return
+        inv.contacts += 1
+        behaviour = self.responses[inv.segment]
+        query, promise = response.query_probability, response.promise_probability
+        dispute = response.dispute_probability * (self.scenario.invoicing.error_dispute_multiplier if inv.error else 1.0)
+        dispute = min(dispute, 1.0 - query - promise)
+        outcome = row[R_OUTCOME]
+        slot = FIRST_STEP_SLOT + step
+        if outcome < query:
+            self.at(now + quantile(behaviour.reply_delay_days, row[R_REPLY_DELAY]), self._query_raised, (inv, row))
+        elif outcome < query + promise:
+            promised = now + quantile(behaviour.promise_days, row[R_PROMISE_DAYS])
+            self.promises.append(rec.PromiseMade(now, inv.customer, inv.index, self._run_day(inv.customer, promised)))
+            if row[R_PROMISE_KEPT] < behaviour.promise_keep_probability:
+                self._set_decision(inv, promised)
+            else:
+                self.at(self._run_day(inv.customer, promised) + 1, self._promise_broken, (inv, row))
+        elif outcome < query + promise + dispute:
+            self.at(now + quantile(behaviour.reply_delay_days, row[R_REPLY_DELAY]), self._dispute_event, (inv, "contact", slot))
+        delay = uplift_trigger_delay(
+            pay_probability=response.pay_probability, fatigue_factor=behaviour.fatigue ** (inv.contacts - 1),
+            decay_days=behaviour.decay_days, u=row[R_UPLIFT],
+        )
+        if delay < INF:
+            self._set_decision(inv, now + delay)
+        plan = self.policy.payment_plan
+        if channel == "call" and plan.enabled and now - inv.due_day >= plan.min_days_past_due and row[R_PLAN] < plan.acceptance_probability:
+            self._start_plan(inv, now)
+        elif inv.pay_day < INF:
+            self._plan_wake(inv)
+
+    def _promise_broken(self, event: simpy.Event) -> None:
+        inv, row = event.value
+        if inv.closed:
+            return
+        minutes = quantile(self.scenario.team.minutes.promise_followup, row[R_FOLLOWUP_MINUTES])
+        self._task("promise_followup", inv, self.env.now, minutes, self._followup_done, row)
+
+    def _followup_done(self, task: _Task, now: float) -> None:
+        inv, row = task.invoice, task.payload
+        if inv.closed:
+            return
+        self.contacts.append(rec.Contact(now, inv.customer, inv.index, "call", -1, True))
+        inv.contacts += 1
+        behaviour = self.responses[inv.segment]
+        delay = uplift_trigger_delay(
+            pay_probability=self.channel_response[inv.segment]["call"].pay_probability,
+            fatigue_factor=behaviour.fatigue ** (inv.contacts - 1), decay_days=behaviour.decay_days, u=row[R_FOLLOWUP_UPLIFT],
+        )
+        if delay < INF:
+            self._set_decision(inv, now + delay)
+            self._plan_wake(inv)
+
+    def _start_plan(self, inv: _Invoice, now: float) -> None:
+        plan = self.policy.payment_plan
+        inv.on_plan = True
+        inv.next_step_day = INF
+        self.plans.append(rec.PlanAgreed(now, inv.customer, inv.index, inv.open_amount, plan.instalments))
+        for number in range(1, plan.instalments + 1):
+            self.at(self._run_day(inv.customer, now + number * plan.interval_days), self._instalment, (inv, number))
+        self._plan_wake(inv)
+
+    def _instalment(self, event: simpy.Event) -> None:
+        inv, number = event.value
+        if inv.closed:
+            return
+        now = self.env.now
+        if now >= self.default_day[inv.customer]:
+            self._close(inv, now, write_off="bad_debt")
+            return
+        instalments = self.policy.payment_plan.instalments
+        amount = inv.open_amount / (instalments - number + 1)
+        last = number == instalments
+        self.payments.append(rec.Payment(int(round(now)), inv.customer, inv.index, amount, 0.0, 0.0, last, "instalment"))
+        self._reduce(inv, amount)
+        if last:
+            self._finish(inv)
+
+    # --- queries and disputes (both hold payment until a collector has dealt with them)
+
+    def _task(self, kind: str, inv: _Invoice, now: float, minutes: float, on_done: Callable, payload: object) -> None:
+        task = _Task()
+        self.task_ids += 1
+        task.task_id = self.task_ids
+        task.kind = kind
+        task.rank = TASK_KINDS.index(kind)
+        task.invoice = inv
+        task.created = now
+        task.started = None
+        task.remaining_minutes = minutes
+        task.on_done = on_done
+        task.payload = payload
+        self.tasks_created.append(rec.TaskCreated(now, task.task_id, kind, inv.index))
+        self.team.add(task)
+
+    def _query_raised(self, event: simpy.Event) -> None:
+        inv, row = event.value
+        if inv.closed:
+            return
+        now = self.env.now
+        self.query_ids += 1
+        self.queries_raised.append(rec.QueryRaised(now, self.query_ids, inv.customer, inv.index))
+        inv.holds += 1
+        minutes = quantile(self.scenario.team.minutes.query, row[R_QUERY_MINUTES])
+        self._task("query", inv, now, minutes, self._query_answered, (self.query_ids, row))
+
+    def _query_answered(self, task: _Task, now: float) -> None:
+        query_id, row = task.payload
+        self.queries_answered.append(rec.QueryAnswered(now, query_id, task.started))
+        self._release(task.invoice, now, row[R_RESUME])
+
+    def _dispute_event(self, event: simpy.Event) -> None:
+        inv, cause, slot = event.value
+        self._open_dispute(inv, self.env.now, cause, slot)
+
+    def _open_dispute(self, inv: _Invoice, now: float, cause: str, slot: int) -> None:
+        if inv.closed or inv.dispute_open or inv.on_plan:
+            return
+        row = self.book.responses[slot][inv.index].tolist()
+        self.dispute_ids += 1
+        self.disputes_opened.append(rec.DisputeOpened(now, self.dispute_ids, inv.customer, inv.index, cause, inv.open_amount))
+        inv.dispute_open = True
+        inv.holds += 1
+        minutes = quantile(self.scenario.team.minutes.dispute, row[R_DISPUTE_MINUTES])
+        self._task("dispute", inv, now, minutes, self._dispute_worked, (self.dispute_ids, cause, row))
+        inv.version += 1  # payment is held: any pending payment wake-up is now stale
+        self._plan_wake(inv)
+
+    def _dispute_worked(self, task: _Task, now: float) -> None:
+        external = quantile(self.scenario.team.dispute_external_days, task.payload[2][R_EXTERNAL_DAYS])
+        self.at(now + external, self._dispute_resolved, (task.invoice, task.payload))
+
+    def _dispute_resolved(self, event: simpy.Event) -> None:
+        inv, (dispute_id, cause, row) = event.value
+        now = self.env.now
+        credited = 0.0
+        if not inv.closed:
+            rules = self.scenario.disputes
+            if cause == "deduction":
+                if row[R_CREDIT_NOTE] < rules.deduction_valid_probability:
+                    credited = inv.open_amount
+            elif row[R_CREDIT_NOTE] < rules.credit_note_probability:
+                credited = inv.open_amount * quantile(rules.credit_note_share, row[R_CREDIT_SHARE])
+        self.disputes_resolved.append(rec.DisputeResolved(now, dispute_id, credited))
+        inv.dispute_open = False
+        if credited > 0:
+            if credited >= inv.open_amount - 1e-9:
+                self._close(inv, now, write_off="credit_note")
+                return
+            self.write_offs.append(rec.WriteOff(int(round(now)), inv.customer, inv.index, credited, "credit_note"))
+            self._reduce(inv, credited)
+        self._release(inv, now, row[R_RESUME])
+
+    def _release(self, inv: _Invoice, now: float, u_resume: float) -> None:
+        inv.holds -= 1
+        if inv.closed:
+            return
+        resume = now + quantile(self.responses[inv.segment].resume_days, u_resume)
+        if resume > inv.release_day:
+            inv.release_day = resume
+        inv.pay_day = self._run_day(inv.customer, max(inv.decision_day, inv.release_day))
+        self._plan_wake(inv)
+
+
+def simulate(scenario: Scenario, *, replication: int = 0) -> SimulationResult:
+    """Simulate one replication of a scenario (reproducible from its seed and the replication number)."""
+    longest = max((len(scenario.cadence_for(s.name)) for s in scenario.portfolio.segments), default=0)
+    book = draw_book(scenario, replication=replication, response_slots=FIRST_STEP_SLOT + longest)
+    return _Model(scenario, book, replication=replication).run()

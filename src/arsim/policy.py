@@ -1,0 +1,114 @@
+"""Pure decision rules of a collections policy: no simulation, no randomness.
+
+Each function answers one question a collections department answers every day (may this order ship? is
+this payment inside the discount window? which task does a collector take next?), from plain numbers, so
+the rules can be read, tested and reused by the simulator, the ledger tools and the optimiser alike.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from arsim.scenario import Credit, Discount, Penalty, WorklistRule
+
+TASK_KINDS: tuple[str, ...] = ("query", "dispute", "promise_followup", "call")
+"""Collector task kinds, in the order the `task_type` worklist rule serves them: a waiting customer's
+question first (it holds payment), then disputes, then broken promises, then outbound calls."""
+
+WorklistKey = Callable[[int, float, float, int], tuple]
+"""(kind_rank, created_day, amount_at_risk, due_day) -> sort key; smaller keys are worked first."""
+
+
+def _by_task_type(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+    return (kind_rank, created_day)
+
+
+def _fifo(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+    return (created_day,)
+
+
+def _by_amount_at_risk(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+    return (-amount_at_risk, created_day)
+
+
+def _by_days_past_due(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+    # The earliest due date is the most days past due on any given day, so the key need not change daily.
+    return (due_day, created_day)
+
+
+WORKLIST_RULES: dict[str, WorklistKey] = {
+    "task_type": _by_task_type,
+    "fifo": _fifo,
+    "amount_at_risk": _by_amount_at_risk,
+    "days_past_due": _by_days_past_due,
+}
+
+
+def worklist_key(rule: WorklistRule) -> WorklistKey:
+    """The sort key of a worklist rule (names are validated when the scenario loads)."""
+    return WORKLIST_RULES[rule]
+
+
+def credit_limit(credit: Credit, *, segment: str, expected_monthly_sales: float) -> float:
+    """A customer's credit limit in currency: months of expected sales (infinite when there is no limit)."""
+    months = credit.limit_by_segment.get(segment, credit.limit_months_of_sales)
+    if months is None:
+        return math.inf
+    return months * expected_monthly_sales
+
+
+def order_fits_limit(*, open_amount: float, order_amount: float, limit: float) -> bool:
+    """Whether an order may ship: the customer's open receivables plus the order stay within the limit."""
+    return open_amount + order_amount <= limit
+
+
+def on_credit_hold(credit: Credit, *, oldest_open_due_day: float, today: float) -> bool:
+    """Whether a customer's new orders are refused because an open invoice is too far past due."""
+    if credit.hold_days_past_due is None:
+        return False
+    return today - oldest_open_due_day > credit.hold_days_past_due
+
+
+def segment_refused(credit: Credit, *, default_probability_per_year: float) -> bool:
+    """Whether the approval rule refuses a segment's customers for their credit risk."""
+    return credit.max_default_probability is not None and default_probability_per_year > credit.max_default_probability
+
+
+def discount_eligible(discount: Discount, *, invoice_day: float, paid_day: float) -> bool:
+    """Whether a payment on ``paid_day`` earns the early-payment discount."""
+    return discount.percent > 0 and paid_day <= invoice_day + discount.days
+
+
+def discount_annual_rate(percent: float, *, discount_days: float, terms_days: float, effective: bool = False) -> float:
+    """Implied annual rate of forgoing a d% discount: d/(100-d) x 365/(n-t), or compounded if ``effective``.
+
+    This is the return a customer earns by paying early instead of on the due date; a customer whose cost of
+    capital is below it should take the discount. Infinite when the window reaches the due date.
+    """
+    if percent <= 0:
+        return 0.0
+    if terms_days <= discount_days:
+        return math.inf
+    periods = 365.0 / (terms_days - discount_days)
+    per_period = percent / (100.0 - percent)
+    if effective:
+        return (1.0 + per_period) ** periods - 1.0
+    return per_period * periods
+
+
+def penalty_charge(penalty: Penalty, *, amount: float, days_late: float) -> float:
+    """Penalty charged on a late payment: interest per month past due plus the fixed fee (0 if not late)."""
+    if days_late <= 0:
+        return 0.0
+    return amount * penalty.interest_percent_per_month / 100.0 * days_late / 30.0 + penalty.fee
+
+
+def penalty_annual_rate(penalty: Penalty, *, amount, typical_days_late: float = 30.0):
+    """The penalty's pressure as an annual rate: interest plus the fee spread over a typical delay.
+
+    Customers weigh a late-payment penalty like a cost of credit, so interest and fee are put on one scale.
+    ``amount`` (> 0) may be a number or a numpy array of invoice amounts.
+    """
+    interest = penalty.interest_percent_per_month * 12.0 / 100.0
+    return interest + penalty.fee / amount * 365.0 / typical_days_late

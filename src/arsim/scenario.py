@@ -1,0 +1,584 @@
+"""The world and the policy as frozen, validated data, loaded from and saved to YAML.
+
+A scenario is everything one simulation run needs: the customer portfolio and how it pays, how invoices
+are delivered, the collections team, the money parameters, the collections policy and the run settings.
+Every field has a default and a one-line description (`docs/scenario.md` is generated from them), so a
+scenario file only states what differs from the defaults. Models are frozen: variants are made with
+`model_copy(update=...)` or `with_overrides`, never by mutation, so a policy is plain data that code can
+construct, vary and hand to a worker process.
+
+Values without a public source are marked (assumption) in their description and stay parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CHANNELS: tuple[str, ...] = ("email", "call", "letter", "agency")
+"""Dunning channels. Email and letter are automated; a call takes a collector's time; agency hands over."""
+
+
+WorklistRule = Literal["task_type", "fifo", "amount_at_risk", "days_past_due"]
+"""Names of the worklist orders; `arsim.policy.WORKLIST_RULES` gives each its sort key."""
+
+
+class InputError(ValueError):
+    """A user's input is wrong: the message is one line naming the file, the field or row, and the problem."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+# ---------------------------------------------------------------------------------------------- distributions
+
+
+class Fixed(_Frozen):
+    """Always the same value."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: NonNegative = Field(description="The value.")
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Exponential(_Frozen):
+    """Exponential with the given mean."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean: Positive = Field(description="Mean.")
+
+
+class LogNormal(_Frozen):
+    """Lognormal given by its median and the standard deviation of the log (heavy right tail)."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    median: Positive = Field(description="Median (= exp(mu)).")
+    sigma: NonNegative = Field(description="Standard deviation of the natural log.")
+
+    @property
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+
+class Uniform(_Frozen):
+    """Uniform between low and high."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: NonNegative = Field(description="Lower bound.")
+    high: NonNegative = Field(description="Upper bound (>= low).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Uniform":
+        if self.high < self.low:
+            raise ValueError("high must be >= low")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Gamma(_Frozen):
+    """Gamma given by mean and coefficient of variation (cv < 1 is less variable than exponential)."""
+
+    dist: Literal["gamma"] = "gamma"
+    mean: Positive = Field(description="Mean.")
+    cv: Positive = Field(description="Coefficient of variation (standard deviation / mean).")
+
+
+Distribution = Annotated[Union[Fixed, Exponential, LogNormal, Uniform, Gamma], Field(discriminator="dist")]
+
+
+# ---------------------------------------------------------------------------------------------- world
+
+
+class Calendar(_Frozen):
+    """Dates and business days of the simulated company."""
+
+    start_date: dt.date = Field(dt.date(2025, 1, 6), description="Calendar date of simulation day 0 (warm-up starts here).")
+    business_weekdays: tuple[int, ...] = Field(
+        (0, 1, 2, 3, 4),
+        description="Weekdays (0 = Monday) on which invoices are issued and customers pay; all 7 for a 24/7 world.",
+    )
+
+    @field_validator("business_weekdays")
+    @classmethod
+    def _weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(d < 0 or d > 6 for d in value) or len(set(value)) != len(value):
+            raise ValueError("must be distinct weekdays 0..6 (0 = Monday), at least one")
+        return tuple(sorted(value))
+
+
+class ChannelResponse(_Frozen):
+    """How a customer reacts when a contact of one channel reaches them."""
+
+    reach_probability: Probability = Field(1.0, description="Chance a contact reaches the right person (calls: right-party contact).")
+    pay_probability: Probability = Field(0.3, description="Chance a first contact alone triggers payment earlier than planned (assumption).")
+    query_probability: Probability = Field(0.05, description="Chance the contact provokes a query that a collector must answer (assumption).")
+    promise_probability: Probability = Field(0.0, description="Chance the contact yields a promise to pay (assumption).")
+    dispute_probability: Probability = Field(0.01, description="Chance the contact provokes a dispute (assumption).")
+
+    @model_validator(mode="after")
+    def _replies_sum(self) -> "ChannelResponse":
+        total = self.query_probability + self.promise_probability + self.dispute_probability
+        if total > 1.0 + 1e-12:
+            raise ValueError(f"query + promise + dispute probabilities sum to {total:.3f} > 1")
+        return self
+
+
+def _default_responses() -> dict[str, ChannelResponse]:
+    return {
+        "email": ChannelResponse(reach_probability=1.0, pay_probability=0.25, query_probability=0.06, promise_probability=0.0, dispute_probability=0.01),
+        "call": ChannelResponse(reach_probability=0.35, pay_probability=0.45, query_probability=0.15, promise_probability=0.35, dispute_probability=0.03),
+        "letter": ChannelResponse(reach_probability=1.0, pay_probability=0.30, query_probability=0.04, promise_probability=0.0, dispute_probability=0.02),
+        "agency": ChannelResponse(reach_probability=1.0, pay_probability=0.50, query_probability=0.0, promise_probability=0.0, dispute_probability=0.05),
+    }
+
+
+class ContactResponse(_Frozen):
+    """The effect of dunning contacts on one customer segment."""
+
+    channels: dict[str, ChannelResponse] = Field(default_factory=_default_responses, description="Response by channel (email, call, letter, agency).")
+    decay_days: Positive = Field(5.0, description="Time constant (days) of the decaying payment-hazard uplift after a contact (assumption).")
+    fatigue: Probability = Field(0.7, description="Multiplier on the uplift for each further contact about the same invoice (contact fatigue; assumption).")
+    reply_delay_days: Distribution = Field(Exponential(mean=1.0), description="Days from a contact to the customer's query or dispute.")
+    resume_days: Distribution = Field(Exponential(mean=3.0), description="Days from an answered query or resolved dispute until the customer pays (assumption).")
+    promise_days: Distribution = Field(Uniform(low=2, high=10), description="Days from a promise to the promised payment date.")
+    promise_keep_probability: Probability = Field(0.65, description="Chance a promise to pay is kept (assumption).")
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: dict[str, ChannelResponse]) -> dict[str, ChannelResponse]:
+        unknown = sorted(set(value) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
+        merged = _default_responses()
+        merged.update(value)
+        return merged
+
+
+class PaymentBehaviour(_Frozen):
+    """When customers of a segment pay without being contacted, and how they react to discounts and penalties.
+
+    Each invoice is paid early, on the due date, or late. A customer switches between a normal and a
+    cash-strained state (a two-state Markov chain in continuous time), which makes lateness persist from one
+    invoice to the next; each customer also has a fixed latent lateness that shifts both the chance of
+    paying late and how late.
+    """
+
+    late_share_normal: Probability = Field(0.30, description="Chance an invoice is paid late while the customer is in the normal state.")
+    late_share_strained: Probability = Field(0.85, description="Chance an invoice is paid late while the customer is cash-strained.")
+    early_share: Probability = Field(0.35, description="Of invoices not paid late, the share paid before the due date (rest: on it).")
+    early_days_max: NonNegative = Field(10.0, description="Early payers pay uniformly 1..this many days before the due date.")
+    days_late_normal: LogNormal = Field(LogNormal(median=6, sigma=0.9), description="Days late of a late invoice, normal state.")
+    days_late_strained: LogNormal = Field(LogNormal(median=18, sigma=1.0), description="Days late of a late invoice, cash-strained state.")
+    customer_lateness_sigma: NonNegative = Field(1.0, description="Spread (log-odds) of each customer's latent lateness around the segment.")
+    customer_lateness_days_effect: NonNegative = Field(0.3, description="Effect of the latent lateness on the log of days late.")
+    strained_share: Probability = Field(0.15, description="Long-run share of time customers spend cash-strained.")
+    strained_spell_days: Positive = Field(60.0, description="Mean length (days) of a cash-strained spell.")
+    weekly_run_share: Probability = Field(0.5, description="Share of customers who pay in weekly payment runs (on one weekday); the rest pay any business day.")
+    discount_sensitive_share: Probability = Field(0.3, description="Share of customers who consider early-payment discounts (assumption).")
+    cost_of_capital: LogNormal = Field(LogNormal(median=0.10, sigma=0.5), description="Customers' annual cost of capital: a discount is taken if its implied rate is higher.")
+    penalty_sensitivity: NonNegative = Field(1.0, description="Late days shrink by exp(-this x annual penalty rate) for customers who respond to penalties (assumption).")
+    penalty_backfire_share: Probability = Field(0.1, description="Share of customers for whom a late fee is a price: they pay later (Gneezy & Rustichini 2000; assumption).")
+    penalty_backfire_sensitivity: NonNegative = Field(0.5, description="Late days grow by exp(this x annual penalty rate) for backfire customers (assumption).")
+    deduction_probability: Probability = Field(0.05, description="Chance a payment is short (a deduction), which opens a dispute on the rest (CRF: 5-15% of invoices).")
+    deduction_share: Uniform = Field(Uniform(low=0.02, high=0.2), description="Share of the invoice deducted in a short payment (uniform).")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "PaymentBehaviour":
+        if self.deduction_share.high > 1:
+            raise ValueError("deduction_share must lie within 0..1")
+        if self.strained_share >= 1:
+            raise ValueError("strained_share must be below 1")
+        return self
+
+
+class Segment(_Frozen):
+    """A group of customers with the same ordering, risk and payment behaviour."""
+
+    name: str = Field(description="Segment name (used in policies and reports).")
+    customers: int = Field(100, ge=0, description="Number of customers.")
+    invoices_per_month: Positive = Field(1.0, description="Mean invoices per customer per month.")
+    order_rate_cv: NonNegative = Field(0.8, description="Spread (coefficient of variation, gamma) of order rates between customers.")
+    amount: LogNormal = Field(LogNormal(median=1500, sigma=1.0), description="Invoice amount (currency units); lognormal.")
+    customer_amount_sigma: NonNegative = Field(0.5, description="Part of amount.sigma that is between customers (each customer's typical amount); at most amount.sigma.")
+    terms_days: int = Field(30, ge=0, description="Payment terms: net days from invoice date to due date.")
+    default_probability_per_year: Probability = Field(0.005, description="Chance a customer defaults within a year (its open invoices are never paid).")
+    e_invoice_share: Probability = Field(0.6, description="Share of customers who receive electronic invoices (the rest get paper).")
+    behaviour: PaymentBehaviour = Field(default_factory=PaymentBehaviour, description="Payment behaviour.")
+    contact_response: ContactResponse = Field(default_factory=ContactResponse, description="Response to dunning contacts.")
+
+    @model_validator(mode="after")
+    def _amount_spread(self) -> "Segment":
+        if self.customer_amount_sigma > self.amount.sigma:
+            raise ValueError(f"customer_amount_sigma ({self.customer_amount_sigma}) must not exceed amount.sigma ({self.amount.sigma})")
+        return self
+
+
+class Portfolio(_Frozen):
+    """The customers."""
+
+    segments: tuple[Segment, ...] = Field(default=(Segment(name="all"),), description="Customer segments.")
+
+    @field_validator("segments")
+    @classmethod
+    def _unique_names(cls, value: tuple[Segment, ...]) -> tuple[Segment, ...]:
+        names = [s.name for s in value]
+        if not value:
+            raise ValueError("at least one segment is needed")
+        if len(set(names)) != len(names):
+            raise ValueError(f"segment names must be unique, got {names}")
+        return value
+
+
+class Invoicing(_Frozen):
+    """How invoices reach customers, and how often they are wrong."""
+
+    paper_delivery_days: Distribution = Field(Uniform(low=2, high=5), description="Days for a paper invoice to reach the customer.")
+    electronic_delivery_days: Distribution = Field(Fixed(value=0), description="Days for an e-invoice to reach the customer.")
+    paper_error_rate: Probability = Field(0.04, description="Chance a paper invoice contains an error (assumption).")
+    electronic_error_rate: Probability = Field(0.015, description="Chance an e-invoice contains an error (assumption).")
+    error_dispute_probability: Probability = Field(0.5, description="Chance an erroneous invoice is disputed on receipt (assumption).")
+    error_dispute_multiplier: NonNegative = Field(3.0, description="Multiplier on a contact's dispute probability when the invoice is wrong.")
+
+
+class Disputes(_Frozen):
+    """How disputes and short payments end."""
+
+    credit_note_probability: Probability = Field(0.4, description="Chance a resolved dispute ends in a credit note (assumption).")
+    credit_note_share: Distribution = Field(Uniform(low=0.2, high=1.0), description="Share of the open amount a credit note cancels.")
+    deduction_valid_probability: Probability = Field(0.5, description="Chance a short payment's deduction is accepted and credited in full (assumption).")
+
+    @model_validator(mode="after")
+    def _share(self) -> "Disputes":
+        high = getattr(self.credit_note_share, "high", getattr(self.credit_note_share, "value", 0.0))
+        if high > 1 or self.credit_note_share.dist not in {"fixed", "uniform"}:
+            raise ValueError("credit_note_share must be a fixed or uniform share within 0..1")
+        return self
+
+
+class TaskMinutes(_Frozen):
+    """Collector minutes per task (distributions)."""
+
+    call: Distribution = Field(LogNormal(median=6, sigma=0.5), description="Minutes per dunning call attempt.")
+    query: Distribution = Field(LogNormal(median=20, sigma=0.7), description="Minutes to answer a query (assumption).")
+    dispute: Distribution = Field(LogNormal(median=60, sigma=0.8), description="Collector minutes to work a dispute (assumption).")
+    promise_followup: Distribution = Field(LogNormal(median=8, sigma=0.5), description="Minutes to follow up a broken promise.")
+
+
+class Team(_Frozen):
+    """The collections team and its calendar."""
+
+    collectors: int = Field(3, ge=0, description="Number of collectors (FTE).")
+    hours_per_day: float = Field(7.0, gt=0, le=24, description="Hours each collector works per working day.")
+    shift_start_hour: float = Field(9.0, ge=0, lt=24, description="Hour of day the shift starts.")
+    working_weekdays: tuple[int, ...] = Field((0, 1, 2, 3, 4), description="Weekdays (0 = Monday) the team works; all 7 with 24 hours for a 24/7 team.")
+    minutes: TaskMinutes = Field(default_factory=TaskMinutes, description="Task times.")
+    query_sla_days: Positive = Field(2.0, description="A query should be answered within this many days.")
+    dispute_external_days: Distribution = Field(Exponential(mean=7.0), description="Days other teams add to a dispute after the collector's work (APQC: 4-30 days total).")
+    cost_per_collector_per_year: NonNegative = Field(65000.0, description="Fully loaded cost of one collector per year.")
+
+    @field_validator("working_weekdays")
+    @classmethod
+    def _weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        return Calendar._weekdays(value)
+
+    @model_validator(mode="after")
+    def _fits_day(self) -> "Team":
+        if self.hours_per_day < 24 and self.shift_start_hour + self.hours_per_day > 24:
+            raise ValueError("shift_start_hour + hours_per_day must not pass midnight (use 24 hours for round-the-clock)")
+        return self
+
+
+class Money(_Frozen):
+    """Money parameters for the cost lines."""
+
+    cost_of_capital_per_year: NonNegative = Field(0.08, description="Annual cost of capital tied up in receivables.")
+    gross_margin: Probability = Field(0.25, description="Gross margin lost on a refused order.")
+    contact_cost: dict[str, NonNegative] = Field(
+        default_factory=lambda: {"email": 0.05, "call": 1.0, "letter": 1.5, "agency": 30.0},
+        description="Out-of-pocket cost per contact by channel (collector time is costed separately).",
+    )
+
+    @field_validator("contact_cost")
+    @classmethod
+    def _channels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
+        merged = {"email": 0.05, "call": 1.0, "letter": 1.5, "agency": 30.0}
+        merged.update(value)
+        return merged
+
+
+# ---------------------------------------------------------------------------------------------- policy
+
+
+class DunningStep(_Frozen):
+    """One contact of a cadence: a channel on a day relative to the due date."""
+
+    day: int = Field(description="Days relative to the due date (negative: before it).")
+    channel: Literal["email", "call", "letter", "agency"] = Field(description="Channel.")
+
+
+def _default_cadence() -> tuple[DunningStep, ...]:
+    return (
+        DunningStep(day=-5, channel="email"),
+        DunningStep(day=1, channel="email"),
+        DunningStep(day=7, channel="call"),
+        DunningStep(day=21, channel="call"),
+        DunningStep(day=45, channel="letter"),
+        DunningStep(day=90, channel="agency"),
+    )
+
+
+class Dunning(_Frozen):
+    """The contact policy."""
+
+    steps: tuple[DunningStep, ...] = Field(default_factory=_default_cadence, description="Default cadence, relative to the due date.")
+    by_segment: dict[str, tuple[DunningStep, ...]] = Field(default_factory=dict, description="Cadence per segment name, replacing the default for that segment.")
+    min_days_between_contacts: NonNegative = Field(3.0, description="A step is skipped if the customer was contacted fewer days ago (contact cap).")
+    enabled: bool = Field(True, description="Switch all dunning off (for validation and baselines).")
+
+    @field_validator("steps")
+    @classmethod
+    def _sorted(cls, value: tuple[DunningStep, ...]) -> tuple[DunningStep, ...]:
+        return tuple(sorted(value, key=lambda s: s.day))
+
+    @field_validator("by_segment")
+    @classmethod
+    def _sorted_each(cls, value: dict[str, tuple[DunningStep, ...]]) -> dict[str, tuple[DunningStep, ...]]:
+        return {k: tuple(sorted(v, key=lambda s: s.day)) for k, v in value.items()}
+
+
+class Credit(_Frozen):
+    """Credit policy: limits, holds and approval."""
+
+    limit_months_of_sales: float | None = Field(4.0, gt=0, description="Credit limit as months of the customer's expected sales; null for no limit.")
+    limit_by_segment: dict[str, float] = Field(default_factory=dict, description="Limit (months of sales) per segment name, overriding the default.")
+    hold_days_past_due: float | None = Field(60.0, ge=0, description="New orders are refused while the customer has an invoice this many days past due; null for no hold.")
+    max_default_probability: float | None = Field(None, ge=0, le=1, description="Segments with a higher annual default probability are refused as customers; null accepts all.")
+
+
+class Discount(_Frozen):
+    """Early-payment discount: percent off if paid within days of the invoice date."""
+
+    percent: float = Field(0.0, ge=0, lt=100, description="Discount percent (0 for none).")
+    days: int = Field(10, ge=0, description="Discount window in days from the invoice date.")
+
+
+class Penalty(_Frozen):
+    """Late-payment penalty."""
+
+    interest_percent_per_month: NonNegative = Field(0.0, description="Interest charged per month past due, percent.")
+    fee: NonNegative = Field(0.0, description="Fixed fee per late invoice.")
+    collect_share: Probability = Field(0.5, description="Share of charged penalties actually collected (B2B sellers waive many; assumption).")
+
+
+class PaymentPlan(_Frozen):
+    """Instalment plans offered on collector calls for old debts."""
+
+    enabled: bool = Field(False, description="Offer payment plans.")
+    min_days_past_due: NonNegative = Field(45.0, description="Offered on a call that reaches a customer this many days past due or more.")
+    acceptance_probability: Probability = Field(0.3, description="Chance the customer accepts (assumption).")
+    instalments: int = Field(3, ge=2, description="Number of equal instalments.")
+    interval_days: Positive = Field(30.0, description="Days between instalments.")
+
+
+class Policy(_Frozen):
+    """The collections policy: everything management can change."""
+
+    name: str = Field("standard", description="Policy name (used in reports).")
+    credit: Credit = Field(default_factory=Credit, description="Credit limits, holds and approval.")
+    discount: Discount = Field(default_factory=Discount, description="Early-payment discount.")
+    penalty: Penalty = Field(default_factory=Penalty, description="Late-payment penalty.")
+    dunning: Dunning = Field(default_factory=Dunning, description="Dunning cadence and contact cap.")
+    worklist_rule: WorklistRule = Field("task_type", description="Order of the collectors' worklist: task_type, fifo, amount_at_risk, days_past_due.")
+    write_off_days_past_due: Positive = Field(180.0, description="Unpaid invoices are written off this many days past due.")
+    payment_plan: PaymentPlan = Field(default_factory=PaymentPlan, description="Instalment plans.")
+
+
+# ---------------------------------------------------------------------------------------------- run and scenario
+
+
+class Run(_Frozen):
+    """How long and how often to simulate."""
+
+    horizon_days: int = Field(365, gt=0, description="Measured days after the warm-up.")
+    warmup_days: int = Field(180, ge=0, description="Days simulated before measuring, so the book starts in steady state.")
+    seed: int = Field(12345, ge=0, description="Seed of all random streams.")
+    replications: int = Field(10, ge=1, description="Independent replications (common random numbers across policies).")
+
+
+class Scenario(_Frozen):
+    """A world, a policy and run settings: everything one experiment needs."""
+
+    name: str = Field("scenario", description="Scenario name (used for the results folder).")
+    description: str = Field("", description="Free text.")
+    calendar: Calendar = Field(default_factory=Calendar, description="Calendar.")
+    portfolio: Portfolio = Field(default_factory=Portfolio, description="Customers.")
+    invoicing: Invoicing = Field(default_factory=Invoicing, description="Invoice delivery and errors.")
+    disputes: Disputes = Field(default_factory=Disputes, description="How disputes and deductions end.")
+    team: Team = Field(default_factory=Team, description="Collections team.")
+    money: Money = Field(default_factory=Money, description="Money parameters.")
+    policy: Policy = Field(default_factory=Policy, description="Collections policy.")
+    run: Run = Field(default_factory=Run, description="Run settings.")
+
+    @model_validator(mode="after")
+    def _segment_names_known(self) -> "Scenario":
+        names = {s.name for s in self.portfolio.segments}
+        for field, mapping in (
+            ("policy.dunning.by_segment", self.policy.dunning.by_segment),
+            ("policy.credit.limit_by_segment", self.policy.credit.limit_by_segment),
+        ):
+            unknown = sorted(set(mapping) - names)
+            if unknown:
+                raise ValueError(f"{field}: unknown segment(s) {unknown}; segments are {sorted(names)}")
+        return self
+
+    def cadence_for(self, segment: str) -> tuple[DunningStep, ...]:
+        """The dunning steps that apply to a segment (empty when dunning is off)."""
+        dunning = self.policy.dunning
+        if not dunning.enabled:
+            return ()
+        return dunning.by_segment.get(segment, dunning.steps)
+
+    def with_overrides(self, assignments: dict[str, Any], *, source: str = "--set") -> "Scenario":
+        """A copy with dotted-path fields replaced (``team.collectors=4``), validated again."""
+        data = self.model_dump(mode="json")
+        for path, value in assignments.items():
+            _assign(data, path, value, source=source)
+        return validate_scenario(data, source=source)
+
+    def with_policy(self, policy: Policy) -> "Scenario":
+        """A copy with another policy (validated against this world's segment names)."""
+        data = self.model_dump(mode="json")
+        data["policy"] = policy.model_dump(mode="json")
+        return validate_scenario(data, source=f"policy {policy.name!r}")
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
+    """Set ``data[a][b]...`` for a dotted path; list items by index or, for segments, by name."""
+    parts = path.split(".")
+    node: Any = data
+    for depth, key in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            index = _list_index(node, key)
+            if index is None:
+                raise InputError(f"{source}: {where}: no list item {key!r}")
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if key not in node and not _is_open_mapping(parts[:depth]):
+                raise InputError(f"{source}: {where}: unknown field {key!r}")
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+        else:
+            raise InputError(f"{source}: {where}: {'.'.join(parts[:depth])} is not a group of fields")
+
+
+def _is_open_mapping(parent: list[str]) -> bool:
+    """Fields whose keys are user-chosen names (segments, channels) may gain new keys."""
+    return bool(parent) and parent[-1] in {"by_segment", "limit_by_segment", "channels", "contact_cost"}
+
+
+def _list_index(items: list, key: str) -> int | None:
+    if key.lstrip("-").isdigit():
+        index = int(key)
+        return index if -len(items) <= index < len(items) else None
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == key:
+            return index
+    return None
+
+
+def _format_error(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(p) for p in first["loc"] if not (isinstance(p, str) and p in {"fixed", "exponential", "lognormal", "uniform", "gamma"}))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {location or '<top>'}: {message}{suffix}"
+
+
+def validate_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
+    """Validate plain data as a scenario; raise InputError with one line naming source and field path."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a scenario must be a mapping of fields, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise InputError(_format_error(error, source)) from None
+
+
+def validate_policy(data: Any, *, source: str = "<policy>") -> Policy:
+    """Validate plain data as a policy; raise InputError naming source and field path."""
+    if isinstance(data, dict) and set(data) == {"policy"}:
+        data = data["policy"]
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a policy must be a mapping of fields, got {type(data).__name__}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as error:
+        raise InputError(_format_error(error, source)) from None
+
+
+def _read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read: {error.__class__.__name__}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise InputError(f"{path}: {where}invalid YAML: {problem}") from None
+
+
+def load_scenario(path: str | Path, *, policy: str | Path | None = None) -> Scenario:
+    """Read a scenario YAML file (and optionally a policy file that replaces its policy)."""
+    scenario = validate_scenario(_read_yaml(path), source=str(path))
+    if policy is not None:
+        scenario = scenario.with_policy(load_policy(policy))
+    return scenario
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read a policy YAML file (either the policy's fields, or a mapping with one key ``policy``)."""
+    return validate_policy(_read_yaml(path), source=str(path))
+
+
+def dump_yaml(model: BaseModel) -> str:
+    """YAML text of a scenario or policy, every field resolved (what a run actually used)."""
+    return yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
