@@ -89,6 +89,7 @@ class Customers:
     order_rate_per_day: np.ndarray
     typical_amount: np.ndarray  # median of the customer's invoice amounts
     expected_monthly_sales: np.ndarray
+    average_invoice_amount: np.ndarray
     latent_lateness: np.ndarray  # N(0, 1)
     default_day: np.ndarray  # inf if the customer never defaults in the run
     run_weekday: np.ndarray  # int weekday of the weekly payment run, -1 = pays any business day
@@ -164,6 +165,21 @@ def _markov_switches(rng: np.random.Generator, *, initial: np.ndarray, mean_norm
     return np.column_stack(columns)
 
 
+def _regular_orders(owner, time, *, regular, segment, order_rate, total_days):
+    """Replace the random orders of 'regular' customers by a fixed schedule: customer k of n in a segment
+    orders at (k/n + j) x interval, j = 0, 1, ... (deterministic, for validation against queueing theory)."""
+    keep = ~regular[owner]
+    owners, times = [owner[keep]], [time[keep]]
+    for index in np.flatnonzero(regular):
+        members = np.flatnonzero(segment == segment[index])
+        rank = int(np.searchsorted(members, index))
+        interval = 1.0 / order_rate[index]
+        schedule = np.arange((rank / members.size) * interval, total_days, interval)
+        owners.append(np.full(schedule.size, index))
+        times.append(schedule)
+    return np.concatenate(owners), np.concatenate(times)
+
+
 def draw_book(scenario: Scenario, *, replication: int, response_slots: int) -> Book:
     """Draw the customers, orders, latent payment days and response arrays of one replication."""
     seed = scenario.run.seed
@@ -185,7 +201,8 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: int) -> B
     between = np.array([s.customer_amount_sigma for s in segments])[segment]
     within = np.sqrt(np.maximum(np.array([s.amount.sigma for s in segments])[segment] ** 2 - between**2, 0.0))
     typical_amount = np.array([s.amount.median for s in segments])[segment] * np.exp(between * rng.standard_normal(n_customers))
-    expected_monthly_sales = order_rate * DAYS_PER_MONTH * typical_amount * np.exp(within**2 / 2)
+    average_invoice_amount = typical_amount * np.exp(within**2 / 2)
+    expected_monthly_sales = order_rate * DAYS_PER_MONTH * average_invoice_amount
     latent = rng.standard_normal(n_customers)
     weekly = rng.random(n_customers) < np.array([s.behaviour.weekly_run_share for s in segments])[segment]
     run_weekday = np.where(weekly, np.asarray(business)[rng.integers(0, len(business), n_customers)], -1)
@@ -209,7 +226,7 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: int) -> B
 
     customers = Customers(
         segment=segment, order_rate_per_day=order_rate, typical_amount=typical_amount, expected_monthly_sales=expected_monthly_sales,
-        latent_lateness=latent, default_day=default_day, run_weekday=run_weekday, electronic=electronic,
+        average_invoice_amount=average_invoice_amount, latent_lateness=latent, default_day=default_day, run_weekday=run_weekday, electronic=electronic,
         discount_taker=discount_taker, penalty_backfire=backfire, refused=refused,
     )
 
@@ -218,6 +235,9 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: int) -> B
     counts = rng_orders.poisson(order_rate * total_days)
     owner = np.repeat(np.arange(n_customers), counts)
     time = rng_orders.random(owner.size) * total_days
+    regular = np.array([s.order_pattern == "regular" for s in segments], dtype=bool)[segment] if segments else np.zeros(0, bool)
+    if regular.any():
+        owner, time = _regular_orders(owner, time, regular=regular, segment=segment, order_rate=order_rate, total_days=total_days)
     amount = typical_amount[owner] * np.exp(within[owner] * rng_orders.standard_normal(owner.size))
     keep = time < default_day[owner]
     owner, time, amount = owner[keep], time[keep], amount[keep]

@@ -82,6 +82,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from arsim.scenario import InputError
+
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "invoice_id",
@@ -149,7 +151,7 @@ _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 _MAX_ROWS_LISTED = 5
 
 
-class LedgerError(ValueError):
+class LedgerError(InputError):
     """A ledger file cannot be read as it is: the one-line message names the file, column and rows."""
 
 

@@ -50,6 +50,7 @@ class SimulationResult:
     total_days: int
     events: int  # simulation events processed (for the speed benchmark)
     orders: int
+    open_amount_end: float  # receivables still open when the run ended, from the model's own state
 
 
 # ---------------------------------------------------------------------------------------------- calendar
@@ -228,8 +229,8 @@ class _Model:
         self.refused = customers.refused.tolist()
         self.electronic = customers.electronic.tolist()
         self.limit = [
-            credit_limit(policy.credit, segment=self.segment_names[s], expected_monthly_sales=m)
-            for s, m in zip(self.cust_segment, customers.expected_monthly_sales.tolist())
+            credit_limit(policy.credit, segment=self.segment_names[s], expected_monthly_sales=m, average_invoice_amount=a)
+            for s, m, a in zip(self.cust_segment, customers.expected_monthly_sales.tolist(), customers.average_invoice_amount.tolist())
         ]
         n_customers = len(self.cust_segment)
         self.open_amount = [0.0] * n_customers
@@ -283,6 +284,7 @@ class _Model:
         return SimulationResult(
             frames=self.recorder.frames(), warmup_days=self.scenario.run.warmup_days,
             total_days=self.book.total_days, events=self.events, orders=len(self.order_day),
+            open_amount_end=sum(inv.open_amount for invoices in self.open_invoices for inv in invoices.values()),
         )
 
     # --- calendar helpers
@@ -490,8 +492,11 @@ class _Model:
     def _call_done(self, task: _Task, now: float) -> None:
         step, row = task.payload
         self._contact(task.invoice, step, "call", now, row)
+        if not task.invoice.closed:
+            self._plan_wake(task.invoice)
 
     def _contact(self, inv: _Invoice, step: int, channel: str, now: float, row: list[float]) -> None:
+        """A contact was made: record it and draw the customer's reaction (the caller plans the wake-up)."""
         response = self.channel_response[inv.segment][channel]
         reached = row[R_REACH] < response.reach_probability
         self.contacts.append(rec.Contact(now, inv.customer, inv.index, channel, step, reached))
@@ -524,8 +529,6 @@ class _Model:
         plan = self.policy.payment_plan
         if channel == "call" and plan.enabled and now - inv.due_day >= plan.min_days_past_due and row[R_PLAN] < plan.acceptance_probability:
             self._start_plan(inv, now)
-        elif inv.pay_day < INF:
-            self._plan_wake(inv)
 
     def _promise_broken(self, event: simpy.Event) -> None:
         inv, row = event.value

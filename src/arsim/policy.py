@@ -50,12 +50,15 @@ def worklist_key(rule: WorklistRule) -> WorklistKey:
     return WORKLIST_RULES[rule]
 
 
-def credit_limit(credit: Credit, *, segment: str, expected_monthly_sales: float) -> float:
-    """A customer's credit limit in currency: months of expected sales (infinite when there is no limit)."""
+def credit_limit(credit: Credit, *, segment: str, expected_monthly_sales: float, average_invoice_amount: float) -> float:
+    """A customer's credit limit in currency: months of expected sales, but at least a few average invoices.
+
+    Infinite when the policy sets no limit. The floor keeps an occasional buyer able to place an order.
+    """
     months = credit.limit_by_segment.get(segment, credit.limit_months_of_sales)
     if months is None:
         return math.inf
-    return months * expected_monthly_sales
+    return max(months * expected_monthly_sales, credit.limit_floor_invoices * average_invoice_amount)
 
 
 def order_fits_limit(*, open_amount: float, order_amount: float, limit: float) -> bool:

@@ -214,6 +214,7 @@ class Segment(_Frozen):
     name: str = Field(description="Segment name (used in policies and reports).")
     customers: int = Field(100, ge=0, description="Number of customers.")
     invoices_per_month: Positive = Field(1.0, description="Mean invoices per customer per month.")
+    order_pattern: Literal["poisson", "regular"] = Field("poisson", description="poisson: orders at random; regular: customer k of n orders every 1/rate days from day k/n of an interval (deterministic).")
     order_rate_cv: NonNegative = Field(0.8, description="Spread (coefficient of variation, gamma) of order rates between customers.")
     amount: LogNormal = Field(LogNormal(median=1500, sigma=1.0), description="Invoice amount (currency units); lognormal.")
     customer_amount_sigma: NonNegative = Field(0.5, description="Part of amount.sigma that is between customers (each customer's typical amount); at most amount.sigma.")
@@ -369,8 +370,9 @@ class Dunning(_Frozen):
 class Credit(_Frozen):
     """Credit policy: limits, holds and approval."""
 
-    limit_months_of_sales: float | None = Field(4.0, gt=0, description="Credit limit as months of the customer's expected sales; null for no limit.")
+    limit_months_of_sales: float | None = Field(6.0, gt=0, description="Credit limit as months of the customer's expected sales; null for no limit.")
     limit_by_segment: dict[str, float] = Field(default_factory=dict, description="Limit (months of sales) per segment name, overriding the default.")
+    limit_floor_invoices: NonNegative = Field(5.0, description="A limit is never below this many of the customer's average invoices (small, irregular buyers).")
     hold_days_past_due: float | None = Field(60.0, ge=0, description="New orders are refused while the customer has an invoice this many days past due; null for no hold.")
     max_default_probability: float | None = Field(None, ge=0, le=1, description="Segments with a higher annual default probability are refused as customers; null accepts all.")
 

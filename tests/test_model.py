@@ -1,0 +1,231 @@
+"""The model as small stories with exact event logs, plus properties that must hold for any scenario."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from arsim.model import ShiftCalendar, simulate
+from arsim.scenario import Team, validate_scenario
+from conftest import deep_update, one_invoice_world, small_world
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple]:
+    return [tuple(row) for row in frame.itertuples(index=False)]
+
+
+def _only_tables(frames: dict[str, pd.DataFrame], names: set[str]) -> None:
+    non_empty = {name for name, frame in frames.items() if len(frame)}
+    assert non_empty == names
+
+
+def test_one_invoice_exact_event_log():
+    # Invoice on Monday day 0, due day 30 (Wednesday); reminder the day after; the customer decides to pay
+    # 10 days late, on day 40, a Saturday, so the payment lands on Monday day 42.
+    frames = simulate(one_invoice_world()).frames
+    _only_tables(frames, {"invoice_issued", "contact", "payment"})
+    assert _rows(frames["invoice_issued"]) == [(0, 0, 0, "solo", 1000.0, 30, True, False)]
+    assert _rows(frames["contact"]) == [(31.0, 0, 0, "email", 0, True)]
+    assert _rows(frames["payment"]) == [(42, 0, 0, 1000.0, 0.0, 0.0, True, "full")]
+
+
+def _query_story(collectors: int, **extra):
+    return one_invoice_world(
+        portfolio={"segments": [deep_update(one_invoice_world().portfolio.segments[0].model_dump(mode="json"), {
+            "contact_response": {"channels": {"email": {"query_probability": 1.0}}},
+            "behaviour": {"days_late_normal": {"dist": "lognormal", "median": 2, "sigma": 0}},
+        })]},
+        team={"collectors": collectors}, **extra,
+    )
+
+
+def test_a_query_holds_payment_until_answered():
+    # The reminder on day 31 provokes a query 6 hours later (day 31.25, before the 9:00 shift). The collector
+    # answers it at 9:00 in 30 minutes; the customer pays 2 days after the answer, in the first business-day
+    # run: day 33.4 -> day 34 is a Sunday -> Monday day 35. Without the query it would have paid on day 32.
+    frames = simulate(_query_story(1)).frames
+    answered = 31.375 + 30 / 1440
+    assert _rows(frames["query_raised"]) == [(31.25, 1, 0, 0)]
+    assert _rows(frames["work"]) == [(0, 1, "query", 31.375, answered)]
+    assert _rows(frames["query_answered"]) == [(answered, 1, 31.375)]
+    assert _rows(frames["payment"]) == [(35, 0, 0, 1000.0, 0.0, 0.0, True, "full")]
+    quiet = _query_story(1).with_overrides({"portfolio.segments.solo.contact_response.channels.email.query_probability": 0.0})
+    assert _rows(simulate(quiet).frames["payment"]) == [(32, 0, 0, 1000.0, 0.0, 0.0, True, "full")]
+
+
+def test_without_collectors_an_unanswered_query_ends_in_write_off():
+    # The capacity trap in miniature: nobody answers, the customer never pays, the invoice is written off
+    # 180 days past due (day 210).
+    frames = simulate(_query_story(0, run={"horizon_days": 250})).frames
+    assert frames["payment"].empty
+    assert _rows(frames["write_off"]) == [(210, 0, 0, 1000.0, "bad_debt")]
+    assert frames["query_answered"].empty
+
+
+def test_a_call_takes_collector_time_and_is_made_in_the_shift():
+    scenario = one_invoice_world(policy={"dunning": {"steps": [{"day": 1, "channel": "call"}]}})
+    frames = simulate(scenario).frames
+    # Day 31 is a Thursday: the call task appears at 0:00 and is made at 9:00 for 6 minutes.
+    assert _rows(frames["work"]) == [(0, 1, "call", 31.375, 31.375 + 6 / 1440)]
+    assert _rows(frames["contact"]) == [(31.375 + 6 / 1440, 0, 0, "call", 0, True)]
+
+
+def test_a_discount_taker_pays_inside_the_window():
+    segment = one_invoice_world().portfolio.segments[0].model_dump(mode="json")
+    segment["behaviour"] |= {"discount_sensitive_share": 1.0, "cost_of_capital": {"dist": "lognormal", "median": 0.05, "sigma": 0}}
+    scenario = one_invoice_world(portfolio={"segments": [segment]}, policy={"discount": {"percent": 2, "days": 10}})
+    frames = simulate(scenario).frames
+    # 2/10 net 30 is worth 37% a year, more than the customer's 5%: it pays on day 10 (a Thursday) and keeps 2%.
+    assert _rows(frames["payment"]) == [(10, 0, 0, 980.0, 20.0, 0.0, True, "full")]
+
+
+def test_penalty_income_on_a_late_payment():
+    scenario = one_invoice_world(policy={"penalty": {"interest_percent_per_month": 1.5, "fee": 40, "collect_share": 0.5}})
+    frames = simulate(scenario).frames
+    payment = frames["payment"].iloc[0]
+    days_late = payment["day"] - 30
+    assert days_late > 0
+    assert payment["penalty_income"] == pytest.approx(0.5 * (1000 * 0.015 * days_late / 30 + 40))
+
+
+def test_the_shift_calendar_gives_exact_minutes():
+    team = Team(hours_per_day=7, shift_start_hour=9)
+    calendar = ShiftCalendar(team, start_weekday=0)
+    assert calendar.minutes_between(0, 7) == pytest.approx(5 * 7 * 60)
+    assert calendar.shift_end(0.5) == pytest.approx(16 / 24)
+    assert calendar.shift_end(5.5) is None  # Saturday
+    assert calendar.next_start(4.9) == pytest.approx(7 + 9 / 24)  # Friday evening -> Monday 9:00
+
+
+# ---------------------------------------------------------------------------------------------- properties
+
+
+@st.composite
+def worlds(draw):
+    segments = []
+    for index in range(draw(st.integers(1, 2))):
+        segments.append({
+            "name": f"s{index}",
+            "customers": draw(st.integers(1, 25)),
+            "invoices_per_month": draw(st.floats(0.3, 4.0)),
+            "terms_days": draw(st.sampled_from([0, 10, 30, 60])),
+            "default_probability_per_year": draw(st.sampled_from([0.0, 0.05, 0.5])),
+            "e_invoice_share": draw(st.floats(0, 1)),
+            "behaviour": {
+                "late_share_normal": draw(st.floats(0, 1)),
+                "strained_share": draw(st.floats(0, 0.9)),
+                "deduction_probability": draw(st.floats(0, 0.5)),
+                "weekly_run_share": draw(st.floats(0, 1)),
+                "discount_sensitive_share": draw(st.floats(0, 1)),
+            },
+            "contact_response": {"channels": {"call": {
+                "reach_probability": draw(st.floats(0, 1)), "query_probability": draw(st.floats(0, 0.5)),
+                "promise_probability": draw(st.floats(0, 0.3)), "dispute_probability": draw(st.floats(0, 0.2)),
+            }}},
+        })
+    weekdays = draw(st.sampled_from([[0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5, 6], [1, 3]]))
+    data = {
+        "portfolio": {"segments": segments},
+        "invoicing": {"paper_error_rate": draw(st.floats(0, 0.3))},
+        "team": {
+            "collectors": draw(st.integers(0, 3)), "hours_per_day": draw(st.sampled_from([2.0, 7.5, 24.0])),
+            "shift_start_hour": 6, "working_weekdays": weekdays,
+        },
+        "policy": {
+            "discount": {"percent": draw(st.sampled_from([0, 1, 2.5])), "days": 10},
+            "penalty": {"interest_percent_per_month": draw(st.sampled_from([0, 2])), "fee": draw(st.sampled_from([0, 25]))},
+            "dunning": {"min_days_between_contacts": draw(st.sampled_from([0, 3, 14])), "enabled": draw(st.booleans())},
+            "worklist_rule": draw(st.sampled_from(["task_type", "fifo", "amount_at_risk", "days_past_due"])),
+            "write_off_days_past_due": draw(st.sampled_from([20, 180])),
+            "payment_plan": {"enabled": draw(st.booleans()), "min_days_past_due": 10, "acceptance_probability": 0.8},
+            "credit": {"limit_months_of_sales": draw(st.sampled_from([None, 1.0, 6.0])), "hold_days_past_due": draw(st.sampled_from([None, 30]))},
+        },
+        "run": {"horizon_days": draw(st.integers(30, 200)), "warmup_days": draw(st.integers(0, 60)), "seed": draw(st.integers(0, 10**6))},
+    }
+    if data["team"]["hours_per_day"] == 24.0:
+        data["team"]["shift_start_hour"] = 0
+    return validate_scenario(data, source="hypothesis")
+
+
+PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_money_is_conserved(scenario):
+    result = simulate(scenario)
+    frames = result.frames
+    invoiced = frames["invoice_issued"]["amount"].sum()
+    collected = frames["payment"]["collected"].sum()
+    discounts = frames["payment"]["discount"].sum()
+    written_off = frames["write_off"]["amount"].sum()
+    assert invoiced == pytest.approx(collected + discounts + written_off + result.open_amount_end, rel=1e-9, abs=1e-6)
+    assert result.open_amount_end >= -1e-6
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_no_payment_precedes_its_invoice_and_none_on_closed_days(scenario):
+    frames = simulate(scenario).frames
+    issued = frames["invoice_issued"].set_index("invoice_id")["day"]
+    payments = frames["payment"]
+    assert (payments["day"].to_numpy() >= issued.loc[payments["invoice_id"]].to_numpy()).all()
+    weekday = (scenario.calendar.start_date.weekday() + payments["day"]) % 7
+    assert weekday.isin(scenario.calendar.business_weekdays).all()
+    # Each invoice is settled at most once in full.
+    assert not payments.loc[payments["closes"], "invoice_id"].duplicated().any()
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_collectors_never_work_more_than_their_shifts(scenario):
+    frames = simulate(scenario).frames
+    work = frames["work"]
+    if work.empty:
+        return
+    team = scenario.team
+    calendar = ShiftCalendar(team, start_weekday=scenario.calendar.start_date.weekday())
+    assert (work["end"] >= work["start"]).all()
+    assert work["collector"].between(0, team.collectors - 1).all()
+    for row in work.itertuples(index=False):
+        # Every stretch of work lies inside one shift.
+        end_of_shift = calendar.shift_end(row.start)
+        assert end_of_shift is not None and row.end <= end_of_shift + 1e-9
+    # And no collector is in two places at once: per collector, stretches do not overlap.
+    for _, own in work.sort_values(["collector", "start"]).groupby("collector"):
+        assert (own["start"].to_numpy()[1:] >= own["end"].to_numpy()[:-1] - 1e-9).all()
+    per_day = work.assign(day=np.floor(work["start"]).astype(int), minutes=(work["end"] - work["start"]) * 1440)
+    assert (per_day.groupby(["collector", "day"])["minutes"].sum() <= team.hours_per_day * 60 + 1e-6).all()
+
+
+# ---------------------------------------------------------------------------------------------- reproducibility
+
+
+def _same(a, b) -> bool:
+    return all(a.frames[name].equals(b.frames[name]) for name in a.frames)
+
+
+def test_same_seed_same_events_other_seed_differs():
+    scenario = small_world()
+    assert _same(simulate(scenario, replication=0), simulate(scenario, replication=0))
+    assert not _same(simulate(scenario, replication=0), simulate(scenario, replication=1))
+    other = scenario.with_overrides({"run.seed": 12})
+    assert not simulate(other).frames["invoice_issued"].equals(simulate(scenario).frames["invoice_issued"])
+
+
+def test_a_dunning_change_leaves_invoices_identical():
+    # Common random numbers: with credit limits and holds off, no policy lever changes which invoices exist.
+    base = small_world(policy={"credit": {"limit_months_of_sales": None, "hold_days_past_due": None}})
+    harsher = base.with_overrides({
+        "policy.dunning.steps": [{"day": -3, "channel": "call"}, {"day": 2, "channel": "call"}, {"day": 10, "channel": "letter"}],
+        "policy.dunning.min_days_between_contacts": 0,
+        "team.collectors": 3,
+    })
+    a, b = simulate(base).frames, simulate(harsher).frames
+    assert a["invoice_issued"].equals(b["invoice_issued"])
+    assert not a["payment"].equals(b["payment"])  # the policy did change something
