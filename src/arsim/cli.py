@@ -105,6 +105,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fields(args: argparse.Namespace) -> int:
+    from arsim.scenario import field_reference, field_reference_markdown
+
+    if args.markdown:
+        print(field_reference_markdown(), end="")
+        return 0
+    for row in field_reference():
+        print(f"{row['path']}  [{row['default']}]  {row['description']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="arsim", description="Simulate B2B receivables and collections policy.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -125,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
     validate.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
     validate.set_defaults(handler=_cmd_validate)
+
+    fields = commands.add_parser("fields", help="list every scenario field with its default and description")
+    fields.add_argument("--markdown", action="store_true", help="print docs/scenario.md")
+    fields.set_defaults(handler=_cmd_fields)
     return parser
 
 

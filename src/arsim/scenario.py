@@ -160,14 +160,18 @@ class ContactResponse(_Frozen):
     promise_days: Distribution = Field(Uniform(low=2, high=10), description="Days from a promise to the promised payment date.")
     promise_keep_probability: Probability = Field(0.65, description="Chance a promise to pay is kept (assumption).")
 
-    @field_validator("channels")
+    @field_validator("channels", mode="before")
     @classmethod
-    def _known_channels(cls, value: dict[str, ChannelResponse]) -> dict[str, ChannelResponse]:
+    def _onto_channel_defaults(cls, value: Any) -> Any:
+        """A file that sets one field of a channel keeps that channel's other defaults (not the generic ones)."""
+        if not isinstance(value, dict):
+            return value
         unknown = sorted(set(value) - set(CHANNELS))
         if unknown:
             raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
-        merged = _default_responses()
-        merged.update(value)
+        merged: dict[str, Any] = {name: response.model_dump() for name, response in _default_responses().items()}
+        for name, given in value.items():
+            merged[name] = {**merged[name], **given} if isinstance(given, dict) else given
         return merged
 
 
@@ -584,3 +588,87 @@ def load_policy(path: str | Path) -> Policy:
 def dump_yaml(model: BaseModel) -> str:
     """YAML text of a scenario or policy, every field resolved (what a run actually used)."""
     return yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+# ---------------------------------------------------------------------------------------------- reference
+
+
+def _compact(data: Any) -> str:
+    if isinstance(data, dict):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in data.items()) + "}"
+    if isinstance(data, list):
+        return "[" + ", ".join(_compact(v) for v in data) + "]"
+    return "null" if data is None else str(data)
+
+
+def _describe_default(value: Any, *, field_name: str) -> str:
+    from pydantic_core import PydanticUndefined
+
+    if value is PydanticUndefined:
+        return "(required)"
+    if field_name == "segments":
+        return "one segment named all, with the defaults below"
+    if isinstance(value, BaseModel):
+        data = value.model_dump(mode="json")
+        return _compact(data) if "dist" in data else "(see fields)"
+    if isinstance(value, (tuple, list, dict)):
+        data = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value] if not isinstance(value, dict) else {
+            k: (v.model_dump(mode="json") if isinstance(v, BaseModel) else v) for k, v in value.items()}
+        return _compact(data)
+    if value is None:
+        return "null"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model class a field holds directly (not distributions, which are documented as values)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and "dist" not in annotation.model_fields:
+        return annotation
+    return None
+
+
+def field_reference(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, str]]:
+    """Every scenario field: dotted path, default and one-line description (source of docs/scenario.md)."""
+    rows: list[dict[str, str]] = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = info.annotation
+        default = info.get_default(call_default_factory=True)
+        nested = _nested_model(annotation)
+        args = getattr(annotation, "__args__", ())
+        rows.append({"path": path, "default": _describe_default(default, field_name=name), "description": info.description or ""})
+        if nested is not None:
+            rows.extend(field_reference(nested, f"{path}."))
+        elif name == "segments":
+            rows.extend(field_reference(Segment, f"{path}[]."))
+        elif name == "channels":
+            rows.extend(field_reference(ChannelResponse, f"{path}.<channel>."))
+            rows[-5:] = [row | {"default": "by channel, see channels"} for row in rows[-5:]]
+        elif args and len(args) == 2 and _nested_model(args[1]) is not None and name != "by_segment":
+            rows.extend(field_reference(args[1], f"{path}.<name>."))
+    return rows
+
+
+def field_reference_markdown() -> str:
+    """docs/scenario.md: every field with its default and description."""
+    lines = [
+        "# Scenario fields",
+        "",
+        "Every field of a scenario file, with its default and what it means. A file states only what differs",
+        "from these defaults; unknown fields are errors. Distributions are written `{dist: NAME, ...}` with",
+        "`fixed` (value), `exponential` (mean), `lognormal` (median, sigma), `uniform` (low, high) or `gamma`",
+        "(mean, cv). `segments[]` is a list (address one with its name or index in `--set`, e.g.",
+        "`portfolio.segments.prompt.customers=900`); `<channel>` is one of email, call, letter, agency.",
+        "(assumption) marks a default with no public source: set it from your own data.",
+        "",
+        "Generated by `arsim fields --markdown`; a test fails if a field is missing here.",
+        "",
+        "| field | default | description |",
+        "|---|---|---|",
+    ]
+    for row in field_reference():
+        default = row["default"].replace("|", "\\|")
+        lines.append(f"| `{row['path']}` | {default} | {row['description'].replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
