@@ -229,3 +229,29 @@ def test_a_dunning_change_leaves_invoices_identical():
     a, b = simulate(base).frames, simulate(harsher).frames
     assert a["invoice_issued"].equals(b["invoice_issued"])
     assert not a["payment"].equals(b["payment"])  # the policy did change something
+
+
+def test_contact_volume_plans_repeats_and_thins():
+    from arsim.policy import planned_contacts
+    from arsim.scenario import DunningStep
+
+    steps = (DunningStep(day=1, channel="email"), DunningStep(day=7, channel="call"))
+    plan = planned_contacts(steps, volume={"email": 2.5, "call": 0.5}, repeat_gap_days=3)
+    assert [(c.day, c.channel, c.step, c.repeat, c.send_probability) for c in plan] == [
+        (1, "email", 0, 0, 1.0), (4, "email", 0, 1, 1.0), (7, "email", 0, 2, 0.5), (7, "call", 1, 0, 0.5),
+    ]
+    assert planned_contacts(steps, volume={"call": 0.0}, repeat_gap_days=3) == [plan[0]]
+
+
+def test_more_email_volume_sends_more_emails_and_keeps_shared_draws():
+    base = small_world(policy={"credit": {"limit_months_of_sales": None, "hold_days_past_due": None}, "dunning": {"min_days_between_contacts": 0}})
+    doubled = base.with_overrides({"policy.dunning.volume": {"email": 2.0}})
+    a, b = simulate(base).frames, simulate(doubled).frames
+    emails_a = (a["contact"]["channel"] == "email").sum()
+    emails_b = (b["contact"]["channel"] == "email").sum()
+    assert 1.5 * emails_a < emails_b <= 2 * emails_a
+    # The first pre-due reminder of every invoice is the same contact under both plans (same draws).
+    first = lambda f: f["contact"][(f["contact"]["step"] == 0)].drop_duplicates("invoice_id").set_index("invoice_id")
+    common = first(a).index.intersection(first(b).index)
+    assert len(common) > 100
+    assert first(a).loc[common, "reached"].equals(first(b).loc[common, "reached"])

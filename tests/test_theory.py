@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from arsim.capacity import erlang_c_mean_wait
@@ -90,15 +91,21 @@ def test_query_wait_matches_erlang_c(collectors, load):
     assert simulated == pytest.approx(theory, rel=0.05)
 
 
+def _query_waits(frames) -> "pd.Series":
+    """Wait (raised -> answered) of each query, keyed by the invoice and the moment it was raised."""
+    answered = frames["query_answered"].merge(frames["query_raised"], on="query_id", suffixes=("", "_raised"))
+    return (answered["time"] - answered["time_raised"]).set_axis(pd.MultiIndex.from_arrays([answered["invoice_id"], answered["time_raised"].round(9)]))
+
+
 def test_more_collectors_never_raise_query_waiting_time():
-    waits = []
-    for collectors in (1, 2, 3, 4):
-        scenario = small_world(team={"collectors": collectors})
-        frames = simulate(scenario).frames
-        answered = frames["query_answered"].merge(frames["query_raised"][["query_id", "time"]].rename(columns={"time": "raised"}), on="query_id")
-        waits.append(float((answered["time"] - answered["raised"]).mean()))
-    assert all(later <= earlier + 1e-12 for earlier, later in zip(waits, waits[1:])), waits
-    assert waits[-1] < waits[0]
+    # Under common random numbers the same invoices raise the same queries at the same moments, except where
+    # faster answers changed later events; over the queries both staffings share, the mean wait must not rise.
+    waits = [_query_waits(simulate(small_world(team={"collectors": c})).frames) for c in (1, 2, 3, 4)]
+    for fewer, more in zip(waits, waits[1:]):
+        shared = fewer.index.intersection(more.index)
+        assert len(shared) > 0.9 * len(fewer)
+        assert more.loc[shared].mean() <= fewer.loc[shared].mean() + 1e-12
+    assert waits[-1].mean() < waits[0].mean()
 
 
 def test_a_larger_discount_never_lowers_uptake():

@@ -23,12 +23,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Iterable
 
 import numpy as np
 from scipy import special
 
 from arsim.policy import discount_annual_rate, penalty_annual_rate, segment_refused
-from arsim.scenario import Distribution, Exponential, Fixed, Gamma, LogNormal, Scenario, Uniform
+from arsim.scenario import MAX_CONTACT_VOLUME, Distribution, Exponential, Fixed, Gamma, LogNormal, Scenario, Uniform
 from arsim.streams import stream, substream
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -37,12 +38,19 @@ DAYS_PER_MONTH = 365.25 / 12
 (
     R_REACH, R_OUTCOME, R_UPLIFT, R_REPLY_DELAY, R_PROMISE_DAYS, R_PROMISE_KEPT, R_RESUME, R_CALL_MINUTES,
     R_QUERY_MINUTES, R_DISPUTE_MINUTES, R_FOLLOWUP_MINUTES, R_FOLLOWUP_UPLIFT, R_EXTERNAL_DAYS, R_CREDIT_NOTE,
-    R_CREDIT_SHARE, R_PLAN,
-) = range(16)
-RESPONSE_COLUMNS = 16
+    R_CREDIT_SHARE, R_PLAN, R_SEND,
+) = range(17)
+RESPONSE_COLUMNS = 17
 SLOT_ERROR_DISPUTE, SLOT_DEDUCTION = 0, 1
 FIRST_STEP_SLOT = 2
-"""Response slots 0 and 1 serve disputes that no contact caused; dunning step k uses slot 2 + k."""
+REPEATS_PER_STEP = int(MAX_CONTACT_VOLUME)
+
+
+def contact_slot(step: int, repeat: int) -> int:
+    """Response slot of a planned contact: slots 0 and 1 serve disputes that no contact caused; repeat j of
+    cadence step k uses slot 2 + 4k + j, whatever the volume, so the draws of a contact two policies share
+    are the same (common random numbers)."""
+    return FIRST_STEP_SLOT + step * REPEATS_PER_STEP + repeat
 
 _STANDARD_NORMAL = NormalDist()
 
@@ -122,7 +130,7 @@ class Book:
 
     customers: Customers
     orders: Orders
-    responses: tuple[np.ndarray, ...]  # slot -> float32 array (n_orders, RESPONSE_COLUMNS)
+    responses: dict[int, np.ndarray]  # slot -> float32 array (n_orders, RESPONSE_COLUMNS)
     total_days: int
 
 
@@ -180,7 +188,7 @@ def _regular_orders(owner, time, *, regular, segment, order_rate, total_days):
     return np.concatenate(owners), np.concatenate(times)
 
 
-def draw_book(scenario: Scenario, *, replication: int, response_slots: int) -> Book:
+def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[int]) -> Book:
     """Draw the customers, orders, latent payment days and response arrays of one replication."""
     seed = scenario.run.seed
     total_days = scenario.run.warmup_days + scenario.run.horizon_days
@@ -327,10 +335,10 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: int) -> B
         error_dispute_day=error_dispute_day, strained=strained, decision_day=decision_day,
         takes_discount=takes_discount, deduction_share=deduction_share,
     )
-    responses = tuple(
-        substream(seed, replication, "responses", slot).random((n_orders, RESPONSE_COLUMNS), dtype=np.float32)
-        for slot in range(response_slots)
-    )
+    responses = {
+        slot: substream(seed, replication, "responses", slot).random((n_orders, RESPONSE_COLUMNS), dtype=np.float32)
+        for slot in sorted(set(response_slots) | {SLOT_ERROR_DISPUTE, SLOT_DEDUCTION})
+    }
     return Book(customers=customers, orders=orders, responses=responses, total_days=total_days)
 
 

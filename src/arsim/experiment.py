@@ -169,8 +169,7 @@ def run_experiment(
 def build_manifest(scenario: Scenario, *, command: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a reader needs to reproduce a results folder."""
     import platform
-
-    import simpy
+    from importlib.metadata import version
 
     return {
         "arsim_version": __version__,
@@ -181,7 +180,7 @@ def build_manifest(scenario: Scenario, *, command: str | None, extra: dict[str, 
         "measured_days": [scenario.run.warmup_days, scenario.run.warmup_days + scenario.run.horizon_days],
         "streams": list(STREAM_NAMES),
         "streams_version": STREAMS_VERSION,
-        "versions": {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__, "simpy": simpy.__version__},
+        "versions": {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__, "simpy": version("simpy")},
         **(extra or {}),
     }
 

@@ -18,21 +18,23 @@ import gc
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import simpy
 from simpy.events import Timeout
 
 from arsim import records as rec
 from arsim.behaviour import (
-    FIRST_STEP_SLOT, R_CALL_MINUTES, R_CREDIT_NOTE, R_CREDIT_SHARE, R_DISPUTE_MINUTES, R_EXTERNAL_DAYS,
+    R_CALL_MINUTES, R_CREDIT_NOTE, R_CREDIT_SHARE, R_DISPUTE_MINUTES, R_EXTERNAL_DAYS,
     R_FOLLOWUP_MINUTES, R_FOLLOWUP_UPLIFT, R_OUTCOME, R_PLAN, R_PROMISE_DAYS, R_PROMISE_KEPT, R_QUERY_MINUTES,
-    R_REACH, R_REPLY_DELAY, R_RESUME, R_UPLIFT, SLOT_DEDUCTION, SLOT_ERROR_DISPUTE, Book, draw_book, quantile,
-    uplift_trigger_delay,
+    R_REACH, R_REPLY_DELAY, R_RESUME, R_SEND, R_UPLIFT, SLOT_DEDUCTION, SLOT_ERROR_DISPUTE, Book, contact_slot, draw_book,
+    quantile, uplift_trigger_delay,
 )
 from arsim.policy import (
-    TASK_KINDS, credit_limit, discount_eligible, on_credit_hold, order_fits_limit, penalty_charge, worklist_key,
+    TASK_KINDS, credit_limit, discount_eligible, on_credit_hold, order_fits_limit, penalty_charge, planned_contacts,
+    worklist_key,
 )
 from arsim.scenario import Scenario, Team
 
@@ -48,7 +50,8 @@ class SimulationResult:
     frames: dict[str, pd.DataFrame]
     warmup_days: int
     total_days: int
-    events: int  # simulation events processed (for the speed benchmark)
+    events: int  # events scheduled: day-agenda entries plus SimPy timeouts (for the speed benchmark)
+    simpy_events: int  # of which SimPy timeouts
     orders: int
     open_amount_end: float  # receivables still open when the run ended, from the model's own state
 
@@ -153,7 +156,7 @@ class _Team:
                 continue
             self._work(self.idle.pop(), task, now, end)
 
-    def _shift_started(self, event: simpy.Event) -> None:
+    def _shift_started(self, value: Any) -> None:
         self.shift_wake_pending = False
         self._dispatch()
 
@@ -166,8 +169,8 @@ class _Team:
         else:
             self.model.at(end, self._paused, (collector, task, now))
 
-    def _finished(self, event: simpy.Event) -> None:
-        collector, task, started = event.value
+    def _finished(self, value: Any) -> None:
+        collector, task, started = value
         now = self.model.env.now
         self.work_sink.append(rec.Work(collector, task.task_id, task.kind, started, now))
         self.done_sink.append(rec.TaskDone(now, task.task_id, True))
@@ -175,15 +178,15 @@ class _Team:
         task.on_done(task, now)
         self._dispatch()
 
-    def _paused(self, event: simpy.Event) -> None:
-        collector, task, started = event.value
+    def _paused(self, value: Any) -> None:
+        collector, task, started = value
         now = self.model.env.now
         self.work_sink.append(rec.Work(collector, task.task_id, task.kind, started, now))
         task.remaining_minutes = max(0.0, task.remaining_minutes - (now - started) * MINUTES_PER_DAY)
         self.model.at(self.calendar.next_start(now), self._resumed, (collector, task))
 
-    def _resumed(self, event: simpy.Event) -> None:
-        collector, task = event.value
+    def _resumed(self, value: Any) -> None:
+        collector, task = value
         now = self.model.env.now
         end = self.calendar.shift_end(now)
         if end is None:  # a zero-length gap between shifts rounds oddly: wait for the true start
@@ -206,7 +209,10 @@ class _Model:
         self.book = book
         self.env = simpy.Environment()
         self.recorder = rec.Recorder()
-        self.events = 0
+        self.events = 0  # everything scheduled: agenda entries and SimPy timeouts
+        self.simpy_events = 0
+        self.agenda: dict[int, list[tuple[Callable[[Any], None], Any]]] = {}
+        self.agenda_closed = -1  # the last day whose agenda has run
         policy = scenario.policy
         self.policy = policy
         self.collectors = scenario.team.collectors
@@ -220,7 +226,7 @@ class _Model:
         self.segment_names = [s.name for s in segments]
         self.responses = [s.contact_response for s in segments]
         self.channel_response = [dict(s.contact_response.channels) for s in segments]
-        self.cadences = [tuple((step.day, step.channel) for step in scenario.cadence_for(s.name)) for s in segments]
+        self.cadences = cadences(scenario)  # per segment: (day from due, channel, step, response slot, send probability)
 
         customers = book.customers
         self.cust_segment = customers.segment.tolist()
@@ -249,6 +255,9 @@ class _Model:
         self.order_discount = orders.takes_discount.tolist()
         self.order_deduction = orders.deduction_share.tolist()
         self.next_order = 0
+        self.write_off_days = policy.write_off_days_past_due
+        self.min_days_between_contacts = policy.dunning.min_days_between_contacts
+        self._plan_first_days(book, scenario)
 
         self.team = _Team(self, collectors=self.collectors, calendar=ShiftCalendar(scenario.team, start_weekday=self.start_weekday), key=worklist_key(policy.worklist_rule))
         self.task_ids = 0
@@ -261,14 +270,85 @@ class _Model:
         self.disputes_opened, self.disputes_resolved = sink(rec.DisputeOpened), sink(rec.DisputeResolved)
         self.promises, self.plans, self.tasks_created = sink(rec.PromiseMade), sink(rec.PlanAgreed), sink(rec.TaskCreated)
 
+    def _plan_first_days(self, book: Book, scenario: Scenario) -> None:
+        """Each order's first payment day and first dunning step, vectorised (they need no simulation state).
+
+        Mirrors `_run_day` and `_last_run_day` exactly, for all orders at once.
+        """
+        orders, customers = book.orders, book.customers
+        weekday_run = customers.run_weekday[orders.customer]
+        start = self.start_weekday
+        forward, backward = np.array(self.forward), np.array(self.backward)
+
+        def run_day(t: np.ndarray) -> np.ndarray:
+            finite = np.isfinite(t)
+            day = np.ceil(np.where(finite, t, 0.0) - _EPS).astype(np.int64)
+            weekly = day + (weekday_run - (start + day)) % 7
+            daily = day + forward[(start + day) % 7]
+            return np.where(finite, np.where(weekday_run < 0, daily, weekly), INF)
+
+        decision = orders.decision_day.copy()
+        if scenario.policy.discount.percent > 0:
+            last = np.floor(orders.day + scenario.policy.discount.days + _EPS).astype(np.int64)
+            pay_by = np.where(weekday_run < 0, last - backward[(start + last) % 7], last - ((start + last) - weekday_run) % 7)
+            takes = orders.takes_discount & (pay_by >= orders.received_day - _EPS) & (pay_by < customers.default_day[orders.customer])
+            decision = np.where(takes, np.minimum(decision, pay_by), decision)
+        self.first_decision = decision.tolist()
+        self.first_pay_day = run_day(decision).tolist()
+
+        segment = customers.segment[orders.customer]
+        self.first_step = []
+        first_step_day = np.full(orders.day.size, INF)
+        for index, seg in enumerate(scenario.portfolio.segments):
+            offsets = [planned[0] for planned in self.cadences[index]]
+            first = int(np.searchsorted(offsets, -seg.terms_days, side="left"))  # steps before the invoice date are skipped
+            self.first_step.append(first)
+            if first < len(offsets):
+                members = segment == index
+                raw = orders.due_day[members] + offsets[first]
+                first_step_day[members] = raw + forward[(start + raw) % 7]
+        self.first_step_day = first_step_day.tolist()
+
     # --- scheduling
 
-    def at(self, when: float, callback: Callable[[simpy.Event], None], value: object) -> None:
-        """Call ``callback`` at simulation time ``when`` (never in the past); the event carries ``value``."""
+    def at(self, when: float, callback: Callable[[Any], None], value: Any) -> None:
+        """Call ``callback(value)`` at simulation time ``when`` (never in the past).
+
+        Most events fall on whole days (payments, dunning steps, write-offs). Those go into a day agenda:
+        one SimPy event per day runs that day's list in the order it was filled, which costs a fraction of
+        a SimPy event each. Events at other times (collectors' work, replies) are SimPy timeouts.
+        """
         now = self.env.now
-        event = Timeout(self.env, when - now if when > now else 0.0, value)
-        event.callbacks.append(callback)
+        if when < now:
+            when = now
         self.events += 1
+        day = int(when)
+        if day == when and day > self.agenda_closed:
+            bucket = self.agenda.get(day)
+            if bucket is None:
+                bucket = self.agenda[day] = []
+                Timeout(self.env, day - now, day).callbacks.append(self._run_agenda)
+                self.simpy_events += 1
+            bucket.append((callback, value))
+        else:
+            Timeout(self.env, when - now, (callback, value)).callbacks.append(self._fire)
+            self.simpy_events += 1
+
+    @staticmethod
+    def _fire(event: simpy.Event) -> None:
+        callback, value = event.value
+        callback(value)
+
+    def _run_agenda(self, event: simpy.Event) -> None:
+        day = event.value
+        bucket = self.agenda[day]
+        index = 0
+        while index < len(bucket):  # the list may grow while it runs: same-day follow-ups run today
+            callback, value = bucket[index]
+            callback(value)
+            index += 1
+        del self.agenda[day]
+        self.agenda_closed = day
 
     def run(self) -> SimulationResult:
         if self.order_day:
@@ -278,19 +358,17 @@ class _Model:
         gc.disable()  # about half of a large run's time would go to the cycle collector, which finds nothing
         try:
             self.env.run(until=self.book.total_days)
+            frames = self.recorder.frames()
         finally:
             gc.enable()
             gc.unfreeze()
         return SimulationResult(
-            frames=self.recorder.frames(), warmup_days=self.scenario.run.warmup_days,
-            total_days=self.book.total_days, events=self.events, orders=len(self.order_day),
+            frames=frames, warmup_days=self.scenario.run.warmup_days,
+            total_days=self.book.total_days, events=self.events, simpy_events=self.simpy_events, orders=len(self.order_day),
             open_amount_end=sum(inv.open_amount for invoices in self.open_invoices for inv in invoices.values()),
         )
 
     # --- calendar helpers
-
-    def _business_on_or_after(self, day: int) -> int:
-        return day + self.forward[(self.start_weekday + day) % 7]
 
     def _run_day(self, customer: int, t: float) -> float:
         """The customer's first payment run on or after time t (payments happen on whole business days)."""
@@ -312,7 +390,7 @@ class _Model:
 
     # --- orders and invoices
 
-    def _order_day(self, event: simpy.Event) -> None:
+    def _order_day(self, value: Any) -> None:
         """Process all orders dated today (one event a day instead of one an order)."""
         days = self.order_day
         today = days[self.next_order]
@@ -332,9 +410,7 @@ class _Model:
         reason = None
         if self.refused[customer]:
             reason = "approval"
-        elif credit.hold_days_past_due is not None and self.open_invoices[customer] and on_credit_hold(
-            credit, oldest_open_due_day=min(inv.due_day for inv in self.open_invoices[customer].values()), today=today
-        ):
+        elif credit.hold_days_past_due is not None and self._on_hold(customer, today):
             reason = "credit_hold"
         elif not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
             reason = "credit_limit"
@@ -342,6 +418,15 @@ class _Model:
             self.refusals.append(rec.OrderRefused(today, customer, index, amount, reason))
             return
         self._issue(index, customer, amount, today)
+
+    def _on_hold(self, customer: int, today: int) -> bool:
+        open_invoices = self.open_invoices[customer]
+        if not open_invoices:
+            return False
+        # A customer's invoices are issued in date order with the segment's terms, and a dict keeps insertion
+        # order, so the first open invoice has the oldest due date.
+        oldest = next(iter(open_invoices.values())).due_day
+        return on_credit_hold(self.policy.credit, oldest_open_due_day=oldest, today=today)
 
     def _issue(self, index: int, customer: int, amount: float, today: int) -> None:
         segment = self.cust_segment[customer]
@@ -359,28 +444,20 @@ class _Model:
         inv.closed = False
         inv.contacts = 0
         inv.version = 0
-        inv.error = self.order_error[index]
+        inv.error = error = self.order_error[index]
         inv.deduction_share = self.order_deduction[index]
         inv.on_plan = False
         inv.discount_paid = False
-        inv.write_off_day = due + self.policy.write_off_days_past_due
-        decision = self.order_decision[index]
-        if self.order_discount[index]:
-            pay_by = self._last_run_day(customer, today + self.policy.discount.days)
-            if pay_by >= self.order_received[index] - _EPS and pay_by < self.default_day[customer]:
-                decision = min(decision, pay_by)
-        inv.decision_day = decision
-        inv.pay_day = self._run_day(customer, decision)
-        cadence = self.cadences[segment]
-        step = 0
-        while step < len(cadence) and due + cadence[step][0] < today:
-            step += 1
-        inv.next_step = step
-        inv.next_step_day = self._business_on_or_after(due + cadence[step][0]) if step < len(cadence) else INF
+        inv.write_off_day = due + self.write_off_days
+        inv.decision_day = self.first_decision[index]
+        inv.pay_day = self.first_pay_day[index]
+        inv.next_step = self.first_step[segment]
+        inv.next_step_day = self.first_step_day[index]
 
         self.open_amount[customer] += amount
         self.open_invoices[customer][index] = inv
-        self.issued.append(rec.InvoiceIssued(today, customer, index, self.segment_names[segment], amount, due, self.electronic[customer], inv.error))
+        # Hot-path records are appended as plain tuples in their record type's field order (rec.InvoiceIssued).
+        self.issued.append((today, customer, index, self.segment_names[segment], amount, due, self.electronic[customer], error))
         dispute_day = self.order_error_dispute[index]
         if dispute_day < INF:
             self.at(dispute_day, self._dispute_event, (inv, "invoice_error", SLOT_ERROR_DISPUTE))
@@ -399,8 +476,8 @@ class _Model:
         if when < INF:
             self.at(when, self._wake, (inv, inv.version))
 
-    def _wake(self, event: simpy.Event) -> None:
-        inv, version = event.value
+    def _wake(self, value: Any) -> None:
+        inv, version = value
         if inv.closed or version != inv.version:
             return
         now = self.env.now
@@ -438,7 +515,7 @@ class _Model:
         days_late = day - inv.due_day
         penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share if days_late > 0 else 0.0
         closes = not short
-        self.payments.append(rec.Payment(day, inv.customer, inv.index, settled - discount, discount, penalty, closes, kind))
+        self.payments.append((day, inv.customer, inv.index, settled - discount, discount, penalty, closes, kind))  # rec.Payment
         self._reduce(inv, settled)
         if short:
             self._open_dispute(inv, now, "deduction", SLOT_DEDUCTION)
@@ -467,39 +544,48 @@ class _Model:
 
     def _step(self, inv: _Invoice, now: float) -> None:
         cadence = self.cadences[inv.segment]
-        step = inv.next_step
-        channel = cadence[step][1]
-        inv.next_step = step + 1
+        _, channel, step, slot, send_probability = cadence[inv.next_step]
+        following = inv.next_step + 1
         if channel == "agency":
-            inv.next_step = len(cadence)  # the agency takes over; our own dunning ends
-        inv.next_step_day = self._business_on_or_after(inv.due_day + cadence[inv.next_step][0]) if inv.next_step < len(cadence) else INF
+            following = len(cadence)  # the agency takes over; our own dunning ends
+        inv.next_step = following
+        if following < len(cadence):
+            raw = inv.due_day + cadence[following][0]
+            inv.next_step_day = raw + self.forward[(self.start_weekday + raw) % 7]
+        else:
+            inv.next_step_day = INF
+        row = None
+        if send_probability < 1.0:
+            row = self.book.responses[slot][inv.index].tolist()
+            if row[R_SEND] >= send_probability:
+                return  # this contact is not in the plan for this invoice
         customer = inv.customer
         if inv.dispute_open:
-            self.skips.append(rec.ContactSkipped(now, customer, inv.index, channel, "disputed"))
+            self.skips.append((now, customer, inv.index, channel, "disputed"))  # rec.ContactSkipped
             return
-        if now - self.last_contact[customer] < self.policy.dunning.min_days_between_contacts:
-            self.skips.append(rec.ContactSkipped(now, customer, inv.index, channel, "contact_cap"))
+        if now - self.last_contact[customer] < self.min_days_between_contacts:
+            self.skips.append((now, customer, inv.index, channel, "contact_cap"))  # rec.ContactSkipped
             return
         self.last_contact[customer] = now
-        slot = FIRST_STEP_SLOT + step
-        if channel == "call":
+        if row is None:
             row = self.book.responses[slot][inv.index].tolist()
+        if channel == "call":
             minutes = quantile(self.scenario.team.minutes.call, row[R_CALL_MINUTES])
-            self._task("call", inv, now, minutes, self._call_done, (step, row))
+            self._task("call", inv, now, minutes, self._call_done, (step, slot, row))
             return
-        self._contact(inv, step, channel, now, self.book.responses[slot][inv.index].tolist())
+        self._contact(inv, step, slot, channel, now, row)
 
     def _call_done(self, task: _Task, now: float) -> None:
-        step, row = task.payload
-        self._contact(task.invoice, step, "call", now, row)
+        step, slot, row = task.payload
+        self._contact(task.invoice, step, slot, "call", now, row)
         if not task.invoice.closed:
             self._plan_wake(task.invoice)
 
-    def _contact(self, inv: _Invoice, step: int, channel: str, now: float, row: list[float]) -> None:
+    def _contact(self, inv: _Invoice, step: int, slot: int, channel: str, now: float, row: list[float]) -> None:
         """A contact was made: record it and draw the customer's reaction (the caller plans the wake-up)."""
         response = self.channel_response[inv.segment][channel]
         reached = row[R_REACH] < response.reach_probability
-        self.contacts.append(rec.Contact(now, inv.customer, inv.index, channel, step, reached))
+        self.contacts.append((now, inv.customer, inv.index, channel, step, reached))  # rec.Contact
         if not reached or inv.closed:
             return
         inv.contacts += 1
@@ -508,7 +594,6 @@ class _Model:
         dispute = response.dispute_probability * (self.scenario.invoicing.error_dispute_multiplier if inv.error else 1.0)
         dispute = min(dispute, 1.0 - query - promise)
         outcome = row[R_OUTCOME]
-        slot = FIRST_STEP_SLOT + step
         if outcome < query:
             self.at(now + quantile(behaviour.reply_delay_days, row[R_REPLY_DELAY]), self._query_raised, (inv, row))
         elif outcome < query + promise:
@@ -530,8 +615,8 @@ class _Model:
         if channel == "call" and plan.enabled and now - inv.due_day >= plan.min_days_past_due and row[R_PLAN] < plan.acceptance_probability:
             self._start_plan(inv, now)
 
-    def _promise_broken(self, event: simpy.Event) -> None:
-        inv, row = event.value
+    def _promise_broken(self, value: Any) -> None:
+        inv, row = value
         if inv.closed:
             return
         minutes = quantile(self.scenario.team.minutes.promise_followup, row[R_FOLLOWUP_MINUTES])
@@ -561,8 +646,8 @@ class _Model:
             self.at(self._run_day(inv.customer, now + number * plan.interval_days), self._instalment, (inv, number))
         self._plan_wake(inv)
 
-    def _instalment(self, event: simpy.Event) -> None:
-        inv, number = event.value
+    def _instalment(self, value: Any) -> None:
+        inv, number = value
         if inv.closed:
             return
         now = self.env.now
@@ -594,8 +679,8 @@ class _Model:
         self.tasks_created.append(rec.TaskCreated(now, task.task_id, kind, inv.index))
         self.team.add(task)
 
-    def _query_raised(self, event: simpy.Event) -> None:
-        inv, row = event.value
+    def _query_raised(self, value: Any) -> None:
+        inv, row = value
         if inv.closed:
             return
         now = self.env.now
@@ -610,8 +695,8 @@ class _Model:
         self.queries_answered.append(rec.QueryAnswered(now, query_id, task.started))
         self._release(task.invoice, now, row[R_RESUME])
 
-    def _dispute_event(self, event: simpy.Event) -> None:
-        inv, cause, slot = event.value
+    def _dispute_event(self, value: Any) -> None:
+        inv, cause, slot = value
         self._open_dispute(inv, self.env.now, cause, slot)
 
     def _open_dispute(self, inv: _Invoice, now: float, cause: str, slot: int) -> None:
@@ -631,8 +716,8 @@ class _Model:
         external = quantile(self.scenario.team.dispute_external_days, task.payload[2][R_EXTERNAL_DAYS])
         self.at(now + external, self._dispute_resolved, (task.invoice, task.payload))
 
-    def _dispute_resolved(self, event: simpy.Event) -> None:
-        inv, (dispute_id, cause, row) = event.value
+    def _dispute_resolved(self, value: Any) -> None:
+        inv, (dispute_id, cause, row) = value
         now = self.env.now
         credited = 0.0
         if not inv.closed:
@@ -663,8 +748,18 @@ class _Model:
         self._plan_wake(inv)
 
 
+def cadences(scenario: Scenario) -> list[list[tuple[int, str, int, int, float]]]:
+    """Each segment's planned contacts with their response slots, contact volume applied."""
+    dunning = scenario.policy.dunning
+    plans = []
+    for segment in scenario.portfolio.segments:
+        planned = planned_contacts(scenario.cadence_for(segment.name), volume=dunning.volume, repeat_gap_days=dunning.repeat_gap_days)
+        plans.append([(c.day, c.channel, c.step, contact_slot(c.step, c.repeat), c.send_probability) for c in planned])
+    return plans
+
+
 def simulate(scenario: Scenario, *, replication: int = 0) -> SimulationResult:
     """Simulate one replication of a scenario (reproducible from its seed and the replication number)."""
-    longest = max((len(scenario.cadence_for(s.name)) for s in scenario.portfolio.segments), default=0)
-    book = draw_book(scenario, replication=replication, response_slots=FIRST_STEP_SLOT + longest)
+    slots = {planned[3] for plan in cadences(scenario) for planned in plan}
+    book = draw_book(scenario, replication=replication, response_slots=slots)
     return _Model(scenario, book, replication=replication).run()

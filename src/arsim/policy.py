@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from typing import Callable
+from typing import NamedTuple
 
-from arsim.scenario import Credit, Discount, Penalty, WorklistRule
+from arsim.scenario import Credit, Discount, DunningStep, Penalty, WorklistRule
 
 TASK_KINDS: tuple[str, ...] = ("query", "dispute", "promise_followup", "call")
 """Collector task kinds, in the order the `task_type` worklist rule serves them: a waiting customer's
@@ -115,3 +116,31 @@ def penalty_annual_rate(penalty: Penalty, *, amount, typical_days_late: float = 
     """
     interest = penalty.interest_percent_per_month * 12.0 / 100.0
     return interest + penalty.fee / amount * 365.0 / typical_days_late
+
+
+class PlannedContact(NamedTuple):
+    """One contact of an invoice's dunning plan, after contact volume is applied."""
+
+    day: int  # relative to the due date
+    channel: str
+    step: int  # index of the cadence step it comes from
+    repeat: int  # 0 for the step itself, 1.. for its repeats
+    send_probability: float  # below 1: sent with this chance (volume under 1, or the last partial repeat)
+
+
+def planned_contacts(steps: tuple[DunningStep, ...], *, volume: dict[str, float], repeat_gap_days: float) -> list[PlannedContact]:
+    """The contacts a cadence plans when each channel's volume is scaled, in the order of their days.
+
+    A volume v for a channel turns each of its steps into ceil(v) contacts, repeat j sent repeat_gap_days
+    after the one before, with chance min(1, v - j): v = 2 sends every step twice, v = 0.5 half the time,
+    v = 2.5 twice and a third time half the time. Repeats keep the step's channel, so more email volume
+    means more emails, not more calls.
+    """
+    plan = []
+    for index, step in enumerate(steps):
+        scale = volume.get(step.channel, 1.0)
+        repeats = math.ceil(scale - 1e-12)
+        for repeat in range(repeats):
+            day = step.day + math.ceil(repeat * repeat_gap_days)
+            plan.append(PlannedContact(day, step.channel, index, repeat, min(1.0, scale - repeat)))
+    return sorted(plan, key=lambda contact: (contact.day, contact.step, contact.repeat))

@@ -1,15 +1,15 @@
 """One immutable record type per event kind, and a recorder that turns them into DataFrames once.
 
 The simulator appends a record where an event happens; balances, backlogs and every KPI are derived from
-these records afterwards, so a new KPI never needs a new simulation. Records are NamedTuples: immutable,
-without a per-instance dict, and cheap to create in the hot path. Times are simulation days (floats for
+these records afterwards, so a new KPI never needs a new simulation. Records are NamedTuples: immutable and
+without a per-instance dict; the busiest ones (invoices, payments, contacts) are appended as plain tuples in
+the same field order, which costs a third as much, and become the same typed table. Times are simulation days (floats for
 collector work and replies, whole days for money movements); the experiment layer adds dates.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 
@@ -155,8 +155,26 @@ class Recorder:
         return self.lists[record_type]
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """One DataFrame per record type, with the record's fields as columns (empty frames keep them)."""
-        return {
-            table_name(record_type): pd.DataFrame(rows, columns=list(record_type._fields))
-            for record_type, rows in self.lists.items()
-        }
+        """One DataFrame per record type, with the record's fields as typed columns (empty frames keep them).
+
+        Text fields (channel, kind, reason, segment) become categoricals: they take few values, and building
+        them is several times faster than a column of strings.
+        """
+        return {table_name(record_type): _frame(record_type, rows) for record_type, rows in self.lists.items()}
+
+
+_DTYPES = {int: np.int64, float: np.float64, bool: np.bool_}
+
+
+def _frame(record_type: type, rows: list) -> pd.DataFrame:
+    fields = record_type._fields
+    types = record_type.__annotations__
+    columns = list(zip(*rows)) if rows else [()] * len(fields)
+    data = {}
+    for name, values in zip(fields, columns):
+        kind = types[name]
+        if kind is str:
+            data[name] = pd.Categorical(np.array(values, dtype=object))
+        else:
+            data[name] = np.fromiter(values, dtype=_DTYPES[kind], count=len(values))
+    return pd.DataFrame(data)

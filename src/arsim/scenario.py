@@ -21,6 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CHANNELS: tuple[str, ...] = ("email", "call", "letter", "agency")
+MAX_CONTACT_VOLUME = 4.0
+"""Largest contact-volume multiplier: each step can be sent at most four times."""
 """Dunning channels. Email and letter are automated; a call takes a collector's time; agency hands over."""
 
 
@@ -359,6 +361,19 @@ class Dunning(_Frozen):
     by_segment: dict[str, tuple[DunningStep, ...]] = Field(default_factory=dict, description="Cadence per segment name, replacing the default for that segment.")
     min_days_between_contacts: NonNegative = Field(3.0, description="A step is skipped if the customer was contacted fewer days ago (contact cap).")
     enabled: bool = Field(True, description="Switch all dunning off (for validation and baselines).")
+    volume: dict[str, Annotated[float, Field(ge=0.0, le=MAX_CONTACT_VOLUME)]] = Field(
+        default_factory=dict,
+        description="Planned contacts per step, by channel (default 1): 2 repeats each step of that channel after repeat_gap_days, 0.5 sends each with chance one half.",
+    )
+    repeat_gap_days: Positive = Field(3.0, description="Days between a step and its repeats when volume is above 1.")
+
+    @field_validator("volume")
+    @classmethod
+    def _volume_channels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
+        return value
 
     @field_validator("steps")
     @classmethod

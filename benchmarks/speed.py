@@ -1,0 +1,122 @@
+"""Speed and memory of one replication, against a bare SimPy loop with the same number of events.
+
+Prints, for each scenario: invoices simulated, wall time of the simulation (drawing the book, running the
+events, building the event tables) and of the KPIs, microseconds and invoices per second, events
+processed, peak memory (each scenario in a fresh process, so peaks do not mix), and the time a bare SimPy
+loop takes for the same number of events, as a ratio.
+
+The bare loop is the floor SimPy itself sets for this workload: that many timeouts, each with a callback
+that only schedules the next, with as many pending at once as the model has open invoices (each open invoice
+has one pending wake-up). A stricter floor is printed too: one process yielding one timeout after another,
+with a one-entry heap, which no model with thousands of open invoices can reach.
+
+    python benchmarks/speed.py                 # baseline and enterprise, as shipped and for one year
+    python benchmarks/speed.py --scenario scenarios/smb.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(path: str, overrides: dict) -> dict:
+    import numpy as np
+    import simpy
+
+    from arsim import load_scenario, simulate
+    from arsim.kpis import monthly_kpis, simulation_kpis
+
+    scenario = load_scenario(path)
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
+    started = time.perf_counter()
+    result = simulate(scenario)
+    simulated = time.perf_counter() - started
+    started = time.perf_counter()
+    simulation_kpis(result.frames, scenario, start=result.warmup_days, end=result.total_days)
+    monthly_kpis(result.frames, scenario, start=result.warmup_days, end=result.total_days)
+    kpi_seconds = time.perf_counter() - started
+    invoices = len(result.frames["invoice_issued"])
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # Bare SimPy: the same number of timeouts, each with a callback that only schedules the next one, with as
+    # many pending at once as the model had open invoices at the end (each open invoice has one wake-up).
+    open_invoices = int((result.frames["invoice_issued"].shape[0]) - result.frames["payment"]["closes"].sum() - (result.frames["write_off"]["kind"] == "bad_debt").sum())
+    pending = max(open_invoices, 1)
+    rng = np.random.default_rng(0)
+    mean_gap = result.total_days * pending / result.events
+    gaps = rng.exponential(mean_gap, result.events).tolist()
+    env = simpy.Environment()
+    left = [result.events - pending]
+
+    def next_one(event):
+        if left[0] > 0:
+            left[0] -= 1
+            simpy.events.Timeout(env, gaps[left[0]]).callbacks.append(next_one)
+
+    gc.collect()
+    gc.disable()
+    started = time.perf_counter()
+    for index in range(pending):
+        simpy.events.Timeout(env, gaps[-1 - index] * rng.random()).callbacks.append(next_one)
+    env.run()
+    bare = time.perf_counter() - started
+
+    def one_after_another(env, count):
+        for _ in range(count):
+            yield env.timeout(1)
+
+    env = simpy.Environment()
+    started = time.perf_counter()
+    env.process(one_after_another(env, result.events))
+    env.run()
+    sequential = time.perf_counter() - started
+    gc.enable()
+    return {
+        "scenario": scenario.name, "days": result.total_days, "invoices": invoices, "orders": result.orders,
+        "simulate_s": simulated, "kpis_s": kpi_seconds, "us_per_invoice": simulated / invoices * 1e6,
+        "invoices_per_s": invoices / simulated, "events": result.events, "simpy_timeouts": result.simpy_events,
+        "peak_mb": peak_mb, "pending": pending, "bare_s": bare, "ratio": simulated / bare, "sequential_s": sequential,
+        "ratio_sequential": simulated / sequential,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", action="append", help="scenario file (repeatable)")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child[0], json.loads(args.child[1]))))
+        return
+    if args.scenario:
+        cases = [(path, {}, "as shipped") for path in args.scenario]
+    else:
+        one_year = {"run.warmup_days": 0, "run.horizon_days": 365}
+        cases = [
+            ("scenarios/baseline.yaml", {}, "as shipped"),
+            ("scenarios/enterprise.yaml", {}, "as shipped"),
+            ("scenarios/enterprise.yaml", one_year, "one year"),
+        ]
+    header = f"{'scenario':<12}{'run':<12}{'days':>6}{'invoices':>10}{'simulate s':>11}{'us/inv':>8}{'inv/s':>9}{'events':>9}{'peak MB':>9}{'bare s':>8}{'ratio':>7}{'seq s':>7}{'ratio':>7}{'KPIs s':>8}"
+    print(header)
+    for path, overrides, label in cases:
+        done = subprocess.run([sys.executable, __file__, "--child", str(ROOT / path), json.dumps(overrides)], capture_output=True, text=True, check=True)
+        m = json.loads(done.stdout)
+        print(f"{m['scenario']:<12}{label:<12}{m['days']:>6}{m['invoices']:>10,}{m['simulate_s']:>11.2f}{m['us_per_invoice']:>8.1f}{m['invoices_per_s']:>9,.0f}"
+              f"{m['events']:>9,}{m['peak_mb']:>9,.0f}{m['bare_s']:>8.2f}{m['ratio']:>7.2f}{m['sequential_s']:>7.2f}{m['ratio_sequential']:>7.1f}{m['kpis_s']:>8.2f}")
+    print("simulate s: draw the book + run the events + build the event tables, one replication.")
+    print("bare s: that many SimPy timeouts, as many pending as open invoices; seq s: one process, one timeout after another.")
+
+
+if __name__ == "__main__":
+    main()
