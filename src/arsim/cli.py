@@ -100,8 +100,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     scenario = _load(args)
     segments = scenario.portfolio.segments
+    collectors = scenario.team.collectors
     print(f"{args.scenario}: valid ({len(segments)} segment{'s' if len(segments) != 1 else ''}, "
-          f"{sum(s.customers for s in segments)} customers, {scenario.team.collectors} collectors, policy {scenario.policy.name!r})")
+          f"{sum(s.customers for s in segments)} customers, {collectors} collector{'s' if collectors != 1 else ''}, policy {scenario.policy.name!r})")
     return 0
 
 

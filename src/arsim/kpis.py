@@ -224,11 +224,49 @@ def _mean(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """The event tables of one run, joined once so that many periods can be measured cheaply."""
+
+    frames: dict[str, pd.DataFrame]
+    movements: Movements
+    closing: pd.DataFrame  # payments that settle an invoice, with the invoice's due day
+    discounted: pd.Series  # discount taken per invoice
+    answered: pd.DataFrame  # answered queries with the time raised
+    queries: pd.DataFrame  # raised queries with the time answered (NaN if never)
+    resolved: pd.DataFrame  # resolved disputes with the time opened
+    promises: pd.DataFrame  # promises with the day of the invoice's first payment (NaN if none)
+
+
+def _prepare(frames: dict[str, pd.DataFrame]) -> _Prepared:
+    issued = frames["invoice_issued"].set_index("invoice_id")
+    pay = frames["payment"]
+    closing = pay[pay["closes"]]
+    closing = closing.assign(due_day=issued.loc[closing["invoice_id"], "due_day"].to_numpy())
+    raised = frames["query_raised"]
+    answered = frames["query_answered"].merge(raised[["query_id", "time"]].rename(columns={"time": "raised"}), on="query_id")
+    queries = raised.merge(answered[["query_id", "time"]].rename(columns={"time": "answered"}), on="query_id", how="left")
+    opened = frames["dispute_opened"]
+    resolved = frames["dispute_resolved"].merge(opened[["dispute_id", "time"]].rename(columns={"time": "opened"}), on="dispute_id")
+    first_payment = pay.groupby("invoice_id")["day"].min()
+    promises = frames["promise_made"]
+    promises = promises.assign(first_paid=first_payment.reindex(promises["invoice_id"]).to_numpy())
+    return _Prepared(
+        frames=frames, movements=movements_from_frames(frames), closing=closing,
+        discounted=pay.groupby("invoice_id")["discount"].sum(), answered=answered, queries=queries,
+        resolved=resolved, promises=promises,
+    )
+
+
 def simulation_kpis(frames: dict[str, pd.DataFrame], scenario: Scenario, *, start: int, end: int) -> dict[str, float]:
     """All KPIs of one simulated replication over the measured period [start, end)."""
-    movements = movements_from_frames(frames)
+    return _period_kpis(_prepare(frames), scenario, start=start, end=end)
+
+
+def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: int) -> dict[str, float]:
+    frames = prepared.frames
     start_date = pd.Timestamp(scenario.calendar.start_date)
-    result = portfolio_kpis(movements, start=start, end=end, start_date=start_date)
+    result = portfolio_kpis(prepared.movements, start=start, end=end, start_date=start_date)
     days = end - start
     sales = result["sales"]
 
@@ -238,39 +276,31 @@ def simulation_kpis(frames: dict[str, pd.DataFrame], scenario: Scenario, *, star
     credit_notes = float(off.loc[off["kind"] == "credit_note", "amount"].sum())
 
     # Days late of invoices paid in full during the period (an early payment counts as 0 days late).
-    issued = frames["invoice_issued"].set_index("invoice_id")
-    closing = pay[pay["closes"]]
-    late_days = closing["day"].to_numpy() - issued.loc[closing["invoice_id"], "due_day"].to_numpy()
-    discounted = pay.groupby("invoice_id")["discount"].sum()
+    closing = _within(prepared.closing, "day", start, end)
+    late_days = (closing["day"] - closing["due_day"]).to_numpy()
 
     contacts = _within(frames["contact"], "time", start, end)
     by_channel = contacts["channel"].value_counts()
     money = scenario.money
     contact_cost = float(sum(money.contact_cost.get(ch, 0.0) * n for ch, n in by_channel.items()))
 
-    raised = frames["query_raised"]
-    answered = frames["query_answered"].merge(raised[["query_id", "time"]].rename(columns={"time": "raised"}), on="query_id")
-    answered_in = _within(answered, "time", start, end)
+    answered_in = _within(prepared.answered, "time", start, end)
     sla = scenario.team.query_sla_days
-    judged = _within(raised, "time", start, end - sla).merge(answered[["query_id", "time"]].rename(columns={"time": "answered"}), on="query_id", how="left")
+    judged = _within(prepared.queries, "time", start, end - sla)
     met = (judged["answered"] - judged["time"]) <= sla  # unanswered (NaN) is a miss
 
-    opened = frames["dispute_opened"]
-    resolved = _within(frames["dispute_resolved"], "time", start, end).merge(opened[["dispute_id", "time"]].rename(columns={"time": "opened"}), on="dispute_id")
+    resolved = _within(prepared.resolved, "time", start, end)
 
     calendar_minutes = _shift_minutes(scenario, start, end)
     work = frames["work"]
     worked = (np.clip(work["end"], start, end) - np.clip(work["start"], start, end)).clip(lower=0).sum() * 1440.0
     capacity = calendar_minutes * scenario.team.collectors
 
-    created = frames["task_created"]
-    done = frames["task_done"]
-    backlog = int((created["time"] < end).sum() - (done["time"] < end).sum())
+    backlog = int((frames["task_created"]["time"] < end).sum() - (frames["task_done"]["time"] < end).sum())
 
-    promises = frames["promise_made"]
+    promises = prepared.promises
     promises = promises[(promises["promised_day"] >= start) & (promises["promised_day"] < end)]
-    first_payment = frames["payment"].groupby("invoice_id")["day"].min()
-    kept = first_payment.reindex(promises["invoice_id"]).to_numpy() <= promises["promised_day"].to_numpy()
+    kept = promises["first_paid"].to_numpy() <= promises["promised_day"].to_numpy()
 
     refused = _within(frames["order_refused"], "day", start, end)
     average_ar = result["average_ar"]
@@ -301,13 +331,13 @@ def simulation_kpis(frames: dict[str, pd.DataFrame], scenario: Scenario, *, star
         "lost_margin": lost_margin,
         "net_cost": financing + discount_cost + collector_cost + contact_cost + bad_debt + lost_margin - penalty_income,
         "collected": float(pay["collected"].sum()),
-        "queries_opened": float(len(_within(raised, "time", start, end))),
+        "queries_opened": float(len(_within(frames["query_raised"], "time", start, end))),
         "queries_answered": float(len(answered_in)),
-        "disputes_opened": float(len(_within(opened, "time", start, end))),
+        "disputes_opened": float(len(_within(frames["dispute_opened"], "time", start, end))),
         "disputes_resolved": float(len(resolved)),
         "credit_notes": credit_notes,
         "orders_refused": float(len(refused)),
-        "discount_uptake": _ratio(float((discounted.reindex(invoices_in["invoice_id"]).fillna(0) > 0).sum()), len(invoices_in)),
+        "discount_uptake": _ratio(float((prepared.discounted.reindex(invoices_in["invoice_id"]).fillna(0) > 0).sum()), len(invoices_in)),
     })
     return {key: result[key] for key in KPI_KEYS}
 
@@ -325,9 +355,10 @@ def monthly_kpis(frames: dict[str, pd.DataFrame], scenario: Scenario, *, start: 
     """The main KPIs for each calendar month of [start, end) (partial months at the edges)."""
     start_date = pd.Timestamp(scenario.calendar.start_date)
     bounds = month_starts(start_date, start, end)
+    prepared = _prepare(frames)
     rows = []
     for a, b in zip(bounds[:-1], bounds[1:]):
-        row = simulation_kpis(frames, scenario, start=a, end=b)
+        row = _period_kpis(prepared, scenario, start=a, end=b)
         row = {"month": (start_date + pd.Timedelta(days=a)).strftime("%Y-%m"), "days": b - a, **row}
         rows.append(row)
     return pd.DataFrame(rows)

@@ -257,6 +257,8 @@ class _Model:
         self.next_order = 0
         self.write_off_days = policy.write_off_days_past_due
         self.min_days_between_contacts = policy.dunning.min_days_between_contacts
+        self.offers_discount = policy.discount.percent > 0
+        self.charges_penalty = policy.penalty.interest_percent_per_month > 0 or policy.penalty.fee > 0
         self._plan_first_days(book, scenario)
 
         self.team = _Team(self, collectors=self.collectors, calendar=ShiftCalendar(scenario.team, start_weekday=self.start_weekday), key=worklist_key(policy.worklist_rule))
@@ -509,11 +511,13 @@ class _Model:
             settled = inv.open_amount * (1.0 - inv.deduction_share)
             kind = "short"
         discount = 0.0
-        if not inv.discount_paid and discount_eligible(policy.discount, invoice_day=inv.invoice_day, paid_day=day):
+        if self.offers_discount and not inv.discount_paid and discount_eligible(policy.discount, invoice_day=inv.invoice_day, paid_day=day):
             discount = settled * policy.discount.percent / 100.0
             inv.discount_paid = True
         days_late = day - inv.due_day
-        penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share if days_late > 0 else 0.0
+        penalty = 0.0
+        if days_late > 0 and self.charges_penalty:
+            penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share
         closes = not short
         self.payments.append((day, inv.customer, inv.index, settled - discount, discount, penalty, closes, kind))  # rec.Payment
         self._reduce(inv, settled)
