@@ -71,7 +71,9 @@ def _format(value: float) -> str:
         return f"{value:,.0f}"
     if magnitude >= 10:
         return f"{value:.1f}"
-    return f"{value:.3f}"
+    if magnitude >= 1 or magnitude == 0:
+        return f"{value:.3f}"
+    return f"{value:.3g}"  # shares and ratios: three significant digits
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

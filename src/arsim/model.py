@@ -109,7 +109,7 @@ class _Invoice:
     __slots__ = (
         "index", "customer", "segment", "amount", "open_amount", "invoice_day", "due_day", "decision_day",
         "release_day", "pay_day", "holds", "dispute_open", "closed", "next_step", "next_step_day", "contacts",
-        "version", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid",
+        "version", "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid",
     )
 
 
@@ -446,6 +446,7 @@ class _Model:
         inv.closed = False
         inv.contacts = 0
         inv.version = 0
+        inv.wake_at = INF
         inv.error = error = self.order_error[index]
         inv.deduction_share = self.order_deduction[index]
         inv.on_plan = False
@@ -466,15 +467,22 @@ class _Model:
         self._plan_wake(inv)
 
     def _plan_wake(self, inv: _Invoice) -> None:
-        """Give the invoice one wake-up at the earliest of payment, next step and write-off."""
-        inv.version += 1
-        if inv.on_plan:
+        """Give the invoice one wake-up at the earliest of payment, next step and write-off.
+
+        If the pending wake-up is already at that time it stands; otherwise the version moves on, so the
+        pending one is ignored when it fires.
+        """
+        when = INF
+        if not inv.on_plan:
+            when = inv.next_step_day
+            if inv.holds == 0 and inv.pay_day < when:
+                when = inv.pay_day
+            if inv.write_off_day < when:
+                when = inv.write_off_day
+        if when == inv.wake_at:
             return
-        when = inv.next_step_day
-        if inv.holds == 0 and inv.pay_day < when:
-            when = inv.pay_day
-        if inv.write_off_day < when:
-            when = inv.write_off_day
+        inv.version += 1
+        inv.wake_at = when
         if when < INF:
             self.at(when, self._wake, (inv, inv.version))
 
@@ -482,6 +490,7 @@ class _Model:
         inv, version = value
         if inv.closed or version != inv.version:
             return
+        inv.wake_at = INF  # this wake-up is used up
         now = self.env.now
         if inv.holds == 0 and inv.pay_day <= now + _EPS:
             self._pay(inv, now)
@@ -713,8 +722,7 @@ class _Model:
         inv.holds += 1
         minutes = quantile(self.scenario.team.minutes.dispute, row[R_DISPUTE_MINUTES])
         self._task("dispute", inv, now, minutes, self._dispute_worked, (self.dispute_ids, cause, row))
-        inv.version += 1  # payment is held: any pending payment wake-up is now stale
-        self._plan_wake(inv)
+        self._plan_wake(inv)  # payment is held now: the wake-up moves to the next step or the write-off
 
     def _dispute_worked(self, task: _Task, now: float) -> None:
         external = quantile(self.scenario.team.dispute_external_days, task.payload[2][R_EXTERNAL_DAYS])
