@@ -194,9 +194,6 @@ class _Team:
             return
         self._work(collector, task, now, end)
 
-    def busy(self) -> int:
-        return self.model.collectors - len(self.idle)
-
 
 # ---------------------------------------------------------------------------------------------- the model
 
@@ -248,11 +245,8 @@ class _Model:
         self.order_day = orders.day.tolist()
         self.order_amount = orders.amount.tolist()
         self.order_due = orders.due_day.tolist()
-        self.order_received = orders.received_day.tolist()
         self.order_error = orders.error.tolist()
         self.order_error_dispute = orders.error_dispute_day.tolist()
-        self.order_decision = orders.decision_day.tolist()
-        self.order_discount = orders.takes_discount.tolist()
         self.order_deduction = orders.deduction_share.tolist()
         self.next_order = 0
         self.write_off_days = policy.write_off_days_past_due
