@@ -1,5 +1,10 @@
 """Contact-volume capacity analysis: can the team answer what the contacts provoke?
 
+More reminders bring more replies (queries, disputes, broken promises to follow up), and a reply nobody
+answers holds its payment. This module scales the planned contact volume and the team, measures the
+follow-up work offered against the collector minutes available, and names the saturation point, the best
+scales for DSO and net cost, and the smallest team that carries a plan.
+
 Queueing theory for the collectors' follow-up work lives here, so simulated waits can be checked against
 it: Erlang C gives the mean wait of queries arriving as a Poisson stream, answered first come first served
 by c collectors with exponential handling times, around the clock.
@@ -8,6 +13,17 @@ by c collectors with exponential handling times, around the clock.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from arsim.experiment import (
+    build_manifest, clean_number, confidence_interval, paired_difference, run_parallel, run_replication, with_run, write_csv,
+    write_json,
+)
+from arsim.scenario import MAX_CONTACT_VOLUME, InputError, Scenario, validate_scenario
 
 
 def erlang_c_probability_of_wait(*, servers: int, offered_load: float) -> float:
@@ -29,3 +45,267 @@ def erlang_c_mean_wait(*, servers: int, arrival_rate: float, service_rate: float
         return math.inf
     waiting = erlang_c_probability_of_wait(servers=servers, offered_load=arrival_rate / service_rate)
     return waiting / (servers * service_rate - arrival_rate)
+
+
+# ---------------------------------------------------------------------------------------------- workload
+
+
+def _mean_minutes(scenario: Scenario) -> dict[str, float]:
+    minutes = scenario.team.minutes
+    return {kind: float(getattr(minutes, kind).mean) for kind in ("call", "query", "dispute", "promise_followup")}
+
+
+def working_days(scenario: Scenario, *, start: int, end: int) -> int:
+    """Days of [start, end) on which the team works."""
+    working = set(scenario.team.working_weekdays)
+    first = scenario.calendar.start_date.weekday()
+    return sum(1 for day in range(start, end) if (first + day) % 7 in working)
+
+
+def follow_up_workload(frames: dict[str, pd.DataFrame], scenario: Scenario, *, start: int, end: int) -> dict[str, float]:
+    """The collector work that contacts offered in [start, end), and what was left at the end.
+
+    Offered minutes are the minutes of every task created in the period (calls, queries, disputes, broken-
+    promise follow-ups): a task worked to the end counts its recorded minutes (from the work records); a task
+    still waiting or in hand when the run ends, or dropped unworked because its invoice was settled first,
+    counts the mean of its task-time distribution (its own draw is not recorded), or the minutes already
+    worked on it if more. Replies are the queries, contact-caused disputes and promise follow-ups of the period.
+    """
+    created, done, work = frames["task_created"], frames["task_done"], frames["work"]
+    means = _mean_minutes(scenario)
+    worked = ((work["end"] - work["start"]) * 1440.0).groupby(work["task_id"]).sum()
+    finished = done.loc[done["worked"], "task_id"]
+    ended = set(done["task_id"].tolist())
+    in_period = created[(created["time"] >= start) & (created["time"] < end)]
+    mean_of_kind = in_period["kind"].astype(str).map(means).to_numpy(dtype=float)
+    worked_here = worked.reindex(in_period["task_id"]).fillna(0.0).to_numpy()
+    is_finished = in_period["task_id"].isin(finished).to_numpy()
+    offered = np.where(is_finished, worked_here, np.maximum(mean_of_kind, worked_here))
+    waiting = created[(created["time"] < end) & ~created["task_id"].isin(ended)]
+    waiting_mean = waiting["kind"].astype(str).map(means).to_numpy(dtype=float)
+    waiting_worked = worked.reindex(waiting["task_id"]).fillna(0.0).to_numpy()
+    backlog_minutes = float(np.maximum(waiting_mean - waiting_worked, 0.0).sum())
+    days = max(1, working_days(scenario, start=start, end=end))
+    queries = frames["query_raised"]
+    disputes = frames["dispute_opened"]
+    replies = (
+        ((queries["time"] >= start) & (queries["time"] < end)).sum()
+        + ((disputes["time"] >= start) & (disputes["time"] < end) & (disputes["cause"].astype(str) == "contact")).sum()
+        + (in_period["kind"].astype(str) == "promise_followup").sum()
+    )
+    contacts = frames["contact"]
+    return {
+        "contacts": float(((contacts["time"] >= start) & (contacts["time"] < end)).sum()),
+        "replies": float(replies),
+        "offered_minutes_per_day": float(offered.sum()) / days,
+        "backlog_minutes_end": backlog_minutes,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- capacity study
+
+
+SCALED_CHANNELS: dict[str, tuple[str, ...]] = {"contact": ("email", "call", "letter"), "email": ("email",), "call": ("call",)}
+"""Which channels each scale option multiplies (agency hand-overs are never scaled)."""
+
+LEVEL_KEYS: tuple[str, ...] = (
+    "contact_scale", "collectors", "offered_minutes_per_day", "capacity_minutes_per_day", "utilization", "backlog_end",
+    "query_wait_days", "query_sla_attainment", "dso", "past_due_amount", "net_cost",
+)
+
+
+def _volumes(scenario: Scenario, scales: dict[str, float]) -> dict[str, float]:
+    """Channel volumes for the given scales: each multiplies the policy's own volume (1 when unset)."""
+    base = scenario.policy.dunning.volume
+    volumes = {}
+    for option in ("contact", "email", "call"):  # channel options after contact, so a pin wins
+        if option in scales:
+            for channel in SCALED_CHANNELS[option]:
+                volume = base.get(channel, 1.0) * scales[option]
+                if volume > MAX_CONTACT_VOLUME + 1e-9:
+                    raise InputError(f"--{option}-scale {scales[option]:g}: {channel} volume {volume:g} is above the maximum {MAX_CONTACT_VOLUME:g} contacts per step")
+                if scales[option] < 0:
+                    raise InputError(f"--{option}-scale: must be 0 or more, got {scales[option]:g}")
+                volumes[channel] = round(volume, 10)
+    return volumes
+
+
+def _capacity_replication(item: tuple[Scenario, int]) -> dict[str, float]:
+    scenario, replication = item
+    result = run_replication(scenario, replication, measure=follow_up_workload)
+    return {**result.kpis, **result.extras}
+
+
+def _axes(contact: Sequence[float] | None, email: Sequence[float] | None, call: Sequence[float] | None) -> tuple[str, list[float], dict[str, float]]:
+    given = {name: list(values) for name, values in (("contact", contact), ("email", email), ("call", call)) if values is not None}
+    for name, values in given.items():
+        if not values:
+            raise InputError(f"--{name}-scale: empty range")
+    if not given:
+        given = {"contact": [1.0]}
+    varying = [name for name, values in given.items() if len(values) > 1]
+    if len(varying) > 1:
+        raise InputError(f"capacity: only one of --contact-scale, --email-scale, --call-scale may take several values (got {', '.join('--' + v + '-scale' for v in varying)})")
+    axis = varying[0] if varying else next(iter(given))
+    pins = {name: float(values[0]) for name, values in given.items() if name != axis}
+    scales = [float(v) for v in given[axis]]
+    if len(set(scales)) != len(scales):
+        raise InputError(f"--{axis}-scale: repeated values")
+    return axis, sorted(scales), pins
+
+
+def capacity(
+    scenario: Scenario, *, contact_scales: Sequence[float] | None = None, email_scales: Sequence[float] | None = None,
+    call_scales: Sequence[float] | None = None, collectors: Sequence[int] | None = None, sla_target: float = 0.9,
+    plan_scale: float | None = None, replications: int | None = None, seed: int | None = None, jobs: int = 1,
+    progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
+    command: str | None = None,
+) -> pd.DataFrame:
+    """Scale the planned contact volume (and the team) and see whether the collectors can carry the replies.
+
+    One row per (contact scale, collectors) level with the means over replications (CRN: the same
+    replications at every level) of contacts, replies, offered follow-up minutes per working day, capacity
+    minutes per working day, utilisation, offered load, backlog at the end (tasks and minutes), query wait,
+    SLA attainment, DSO, past-due amount and net cost (these three with 95% CIs), and ``within_capacity``:
+    SLA attainment >= ``sla_target`` and the end backlog small enough to clear within the SLA
+    (backlog minutes <= capacity minutes per day x team.query_sla_days). A level without queries meets the
+    SLA. ``frame.attrs`` names the answers: saturation_scale (the largest scale such that it and every
+    smaller scale are within capacity, for the reference team: the scenario's own if in the staffing range,
+    else the smallest), best_dso and best_net_cost (scale, mean, CI, reference team), smallest_team (the
+    fewest collectors keeping ``plan_scale``, default the largest scale, within capacity) and saturation by
+    team size. Unless ``save`` is false, levels.csv, replications.csv and manifest.json are written.
+    """
+    if not 0 <= sla_target <= 1:
+        raise InputError(f"--sla-target: must be a share between 0 and 1, got {sla_target}")
+    axis, scales, pins = _axes(contact_scales, email_scales, call_scales)
+    teams = sorted({int(c) for c in collectors}) if collectors is not None else [scenario.team.collectors]
+    if not teams:
+        raise InputError("--collectors: empty range")
+    if any(c < 1 for c in teams):
+        raise InputError(f"--collectors: team sizes must be at least 1, got {teams}")
+    if plan_scale is None:
+        plan_scale = scales[-1]
+    elif not any(math.isclose(plan_scale, s) for s in scales):
+        raise InputError(f"--plan-scale {plan_scale:g}: not one of the scales studied {scales}")
+    scenario = with_run(scenario, replications=replications, seed=seed)
+    levels = []
+    for team in teams:
+        for scale in scales:
+            volumes = _volumes(scenario, {**pins, axis: scale})
+            data = scenario.model_dump(mode="json")
+            data["team"]["collectors"] = team
+            data["policy"]["dunning"]["volume"] = {**data["policy"]["dunning"]["volume"], **volumes}
+            levels.append((scale, team, volumes, validate_scenario(data, source="capacity")))
+    count = scenario.run.replications
+    work = [(level, r) for *_, level in levels for r in range(count)]
+    done = run_parallel(_capacity_replication, work, jobs=jobs, progress=progress, desc=f"capacity {scenario.name}")
+    tidy = pd.DataFrame([
+        {"contact_scale": scale, "collectors": team, "replication": r, **done[i * count + r]}
+        for i, (scale, team, _, _) in enumerate(levels) for r in range(count)
+    ])
+    rows = []
+    for i, (scale, team, volumes, level) in enumerate(levels):
+        part = tidy.iloc[i * count:(i + 1) * count]
+        capacity_per_day = team * level.team.hours_per_day * 60.0
+        row: dict[str, Any] = {"contact_scale": scale, "collectors": team, **{f"{ch}_volume": v for ch, v in volumes.items()}}
+        for key in ("contacts", "replies", "offered_minutes_per_day"):
+            row[key] = float(part[key].mean())
+        row["capacity_minutes_per_day"] = capacity_per_day
+        row["offered_load"] = row["offered_minutes_per_day"] / capacity_per_day
+        row["utilization"] = float(part["collector_utilization"].mean())
+        row["backlog_end"] = float(part["backlog_tasks_end"].mean())
+        row["backlog_minutes_end"] = float(part["backlog_minutes_end"].mean())
+        row["query_wait_days"] = float(part["query_wait_days"].mean()) if part["query_wait_days"].notna().any() else math.nan
+        row["query_sla_attainment"] = float(part["query_sla_attainment"].mean()) if part["query_sla_attainment"].notna().any() else math.nan
+        for key in ("dso", "past_due_amount", "net_cost"):
+            mean, low, high = confidence_interval(part[key].tolist())
+            row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high})
+        sla_met = math.isnan(row["query_sla_attainment"]) or row["query_sla_attainment"] >= sla_target
+        row["within_capacity"] = bool(sla_met and row["backlog_minutes_end"] <= capacity_per_day * level.team.query_sla_days)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    reference = scenario.team.collectors if scenario.team.collectors in teams else teams[0]
+    table.attrs.update(_answers(table, tidy, reference=reference, plan_scale=plan_scale))
+    table.attrs.update({"axis": axis, "pins": pins, "sla_target": sla_target, "replications": count, "seed": scenario.run.seed})
+    if save:
+        target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-capacity")
+        write_csv(target / "levels.csv", table, index=False, float_format="%.6g")
+        write_csv(target / "replications.csv", tidy, index=False, float_format="%.6g")
+        extra = {"capacity": {"axis": axis, "scales": scales, "pins": pins, "collectors": teams, "sla_target": sla_target, **_plain(table.attrs)}}
+        write_json(target / "manifest.json", build_manifest(scenario, command=command, extra=extra))
+        table.attrs["folder"] = str(target)
+    return table
+
+
+def _plain(attrs: dict[str, Any]) -> dict[str, Any]:
+    keys = ("saturation_scale", "saturation_by_collectors", "best_dso", "best_net_cost", "smallest_team", "reference_collectors")
+    return {k: attrs[k] for k in keys if k in attrs}
+
+
+def saturation_scale(levels: pd.DataFrame) -> float | None:
+    """The largest scale such that it and every smaller scale are within capacity (None if the smallest is not)."""
+    best = None
+    for row in levels.sort_values("contact_scale").itertuples(index=False):
+        if not row.within_capacity:
+            break
+        best = float(row.contact_scale)
+    return best
+
+
+def _best(levels: pd.DataFrame, tidy: pd.DataFrame, key: str) -> dict[str, Any]:
+    """The scale with the lowest mean, its CI, and its paired difference (CRN) from the current plan.
+
+    The current plan is scale 1 when studied, else the smallest scale. Levels share replications, so the
+    paired interval says whether the best scale is really better, which the wide per-level CIs cannot.
+    """
+    row = levels.loc[levels[key].idxmin()]
+    scales = levels["contact_scale"].to_numpy()
+    current = 1.0 if np.isclose(scales, 1.0).any() else float(scales.min())
+    team = int(row["collectors"])
+    mine = tidy[(tidy["collectors"] == team) & np.isclose(tidy["contact_scale"], row["contact_scale"])][key].tolist()
+    theirs = tidy[(tidy["collectors"] == team) & np.isclose(tidy["contact_scale"], current)][key].tolist()
+    paired = paired_difference(theirs, mine)
+    return {"scale": float(row["contact_scale"]), "mean": clean_number(row[key]), "ci_low": clean_number(row[f"{key}_ci_low"]),
+            "ci_high": clean_number(row[f"{key}_ci_high"]), "collectors": team,
+            "versus_scale": current, "diff": clean_number(paired["diff"]), "diff_ci_low": clean_number(paired["ci_low"]),
+            "diff_ci_high": clean_number(paired["ci_high"])}
+
+
+def _answers(table: pd.DataFrame, tidy: pd.DataFrame, *, reference: int, plan_scale: float) -> dict[str, Any]:
+    by_team = {int(team): saturation_scale(part) for team, part in table.groupby("collectors")}
+    own = table[table["collectors"] == reference]
+    at_plan = table[np.isclose(table["contact_scale"], plan_scale)].sort_values("collectors")
+    fits = at_plan[at_plan["within_capacity"]]
+    return {
+        "reference_collectors": reference,
+        "saturation_scale": by_team[reference],
+        "saturation_by_collectors": by_team,
+        "best_dso": _best(own, tidy, "dso"),
+        "best_net_cost": _best(own, tidy, "net_cost"),
+        "smallest_team": {"contact_scale": float(plan_scale), "collectors": int(fits["collectors"].iloc[0]) if len(fits) else None},
+    }
+
+
+def capacity_json(table: pd.DataFrame) -> dict[str, Any]:
+    """The ``--json`` object of `arsim capacity` (NaN becomes null)."""
+    levels = []
+    for row in table.to_dict(orient="records"):
+        entry = {key: (int(row[key]) if key == "collectors" else clean_number(row[key])) for key in LEVEL_KEYS}
+        entry.update({key: clean_number(row[key]) for key in ("contacts", "replies", "offered_load", "backlog_minutes_end",
+                                                               "dso_ci_low", "dso_ci_high", "net_cost_ci_low", "net_cost_ci_high")})
+        entry["within_capacity"] = bool(row["within_capacity"])
+        levels.append(entry)
+    attrs = table.attrs
+    return {
+        "levels": levels,
+        "saturation_scale": attrs["saturation_scale"],
+        "best_dso_scale": attrs["best_dso"]["scale"],
+        "best_net_cost_scale": attrs["best_net_cost"]["scale"],
+        "best_dso": attrs["best_dso"],
+        "best_net_cost": attrs["best_net_cost"],
+        "smallest_team": attrs["smallest_team"],
+        "saturation_by_collectors": {str(k): v for k, v in attrs["saturation_by_collectors"].items()},
+        "reference_collectors": attrs["reference_collectors"],
+        "sla_target": attrs["sla_target"],
+        "scaled": attrs["axis"],
+    }
