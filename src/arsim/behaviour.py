@@ -188,6 +188,22 @@ def _regular_orders(owner, time, *, regular, segment, order_rate, total_days):
     return np.concatenate(owners), np.concatenate(times)
 
 
+def _month_end_day(days: np.ndarray, *, start_date) -> np.ndarray:
+    """Day number of the last calendar day of the month that contains each day."""
+    epoch = np.datetime64(start_date, "D")
+    months = (epoch + days.astype("timedelta64[D]")).astype("datetime64[M]")
+    return ((months + 1).astype("datetime64[D]") - 1 - epoch).astype(np.int64)
+
+
+def _first_of_group(owner: np.ndarray, due_day: np.ndarray) -> np.ndarray:
+    """For each order, the index of the first order (in order sequence) of the same customer and due day."""
+    if owner.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys = owner.astype(np.int64) * (int(due_day.max()) + 1) + due_day.astype(np.int64)
+    _, first_index, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first_index[inverse]
+
+
 def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[int]) -> Book:
     """Draw the customers, orders, latent payment days and response arrays of one replication."""
     seed = scenario.run.seed
@@ -257,6 +273,12 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     n_orders = owner.size
     seg_of = segment[owner]
     due_day = day + terms[owner]
+    # Statement terms: drawn from their own substream so worlds without them keep every other draw.
+    statement_share = np.array([s.statement_terms_share for s in segments])[segment] if segments else np.zeros(0)
+    statement = np.zeros(n_customers, dtype=bool)
+    if statement_share.any():
+        statement = substream(seed, replication, "customers", 1).random(n_customers) < statement_share
+        due_day = np.where(statement[owner], _month_end_day(due_day, start_date=scenario.calendar.start_date), due_day)
 
     # --- invoicing: delivery, errors, disputes caused by errors
     rng_inv = stream(seed, replication, "invoicing")
@@ -319,6 +341,11 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     days_late = np.maximum(np.ceil(days_late * np.exp(-sensitivity * pressure)), 1.0)
     offset = np.where(late, days_late, np.where(early, -np.minimum(early_days, np.maximum(early_max, 0)), 0.0))
     offset = np.where(early & (early_max < 1), 0.0, offset)
+    if statement.any():
+        # A statement is paid as one: every invoice of it takes the payment offset of its first invoice.
+        first = _first_of_group(owner, due_day)
+        on_statement = statement[owner]
+        offset = np.where(on_statement, offset[first], offset)
     # Nobody pays an invoice before it arrives, whatever the terms.
     decision_day = np.maximum(due_day + offset + delivery, received_day)
     decision_day = np.where(decision_day >= default_day[owner], np.inf, decision_day)

@@ -225,6 +225,7 @@ class Segment(_Frozen):
     amount: LogNormal = Field(LogNormal(median=1500, sigma=1.0), description="Invoice amount (currency units); lognormal.")
     customer_amount_sigma: NonNegative = Field(0.5, description="Part of amount.sigma that is between customers (each customer's typical amount); at most amount.sigma.")
     terms_days: int = Field(30, ge=0, description="Payment terms: net days from invoice date to due date.")
+    statement_terms_share: Probability = Field(0.0, description="Share of customers on statement terms: an invoice falls due at the end of the month of invoice date + terms_days, and invoices due together are paid as one.")
     default_probability_per_year: Probability = Field(0.005, description="Chance a customer defaults within a year (its open invoices are never paid).")
     e_invoice_share: Probability = Field(0.6, description="Share of customers who receive electronic invoices (the rest get paper).")
     behaviour: PaymentBehaviour = Field(default_factory=PaymentBehaviour, description="Payment behaviour.")

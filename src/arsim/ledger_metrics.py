@@ -1,0 +1,263 @@
+"""Receivables KPIs of a real ledger, with the same formulas that measure a simulated book.
+
+This module has one job: turn a canonical ledger frame (`arsim.ledger.read_ledger`) into the KPIs of
+DOMAIN.md section 2 as of a date, plus the same KPIs for each earlier period (a monthly or quarterly
+series). It converts dates to day numbers and invoices to `arsim.kpis.Movements` (a paid invoice is one
+settlement of its full amount on its paid_date), then calls the formulas of `arsim.kpis`, so a ledger and a
+simulation are never measured by two different pieces of code.
+
+Periods. A period ends on a day (inclusive) and is the trailing calendar month or quarter before it:
+``period="month"`` with ``as_of=2018-06-15`` is 2018-05-16 .. 2018-06-15 (31 days); at a month end it is the
+calendar month. An integer period is that many days (``period=30`` gives 30-day months, as in textbook
+examples). Balances are taken after every movement dated on or before the period's last day. DSO, best
+possible DSO, ADD and CEI use the period's sales S and its days D; CEI uses N = 1 (month), 3 (quarter) or
+D / 30.4375 (days). Countback DSO walks back trailing periods of one month (or of the given days) from the
+period's end, over at most 12 of them. AR turnover annualises S (S x 365 / D).
+
+What a KPI needs, and what happens without it:
+
+- Balances (DSO, countback, best possible DSO, ADD, CEI, % past due, aging, turnover, collection period)
+  need invoice dates: without them nobody knows when an invoice entered AR. Those KPIs are then None
+  and a note says why; nothing is estimated.
+- share_paid_late and avg_days_late_paid need only due and paid dates: over invoices paid (in full) in
+  the period, the share paid after the due date and the mean of max(days late, 0). This is not ADD.
+- bad_debt_ratio needs a written_off column with at least one True and a date for each write-off (the
+  paid_date of a written-off row is read as its write-off date). A written-off row without a date stays in
+  AR (its write-off day is unknown) and the ratio is None, with a note.
+
+Rows whose item_type is neither blank nor "invoice" (credit memos, payment differences) are left out of
+the KPIs, as in `arsim.ledger.payment_statistics`; a note says how many.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arsim.kpis import (
+    AGING_BUCKETS,
+    DAYS_PER_MONTH,
+    Movements,
+    ar_turnover,
+    aging,
+    average_collection_period,
+    average_days_delinquent,
+    best_possible_dso,
+    cei,
+    dso,
+    dso_countback,
+)
+
+LEDGER_KPI_KEYS: tuple[str, ...] = (
+    "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
+    "avg_collection_period", "share_paid_late", "avg_days_late_paid", "bad_debt_ratio",
+    "sales", "ar_beg", "ar_end", "ar_current_end", "paid_invoices",
+    *(f"aging_{name}" for name in AGING_BUCKETS),
+)
+"""Columns of `ledger_kpis` besides period_start, period_end and days."""
+
+BALANCE_KEYS: tuple[str, ...] = (
+    "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
+    "avg_collection_period", "sales", "ar_beg", "ar_end", "ar_current_end", *(f"aging_{name}" for name in AGING_BUCKETS),
+)
+COUNTBACK_PERIODS = 12
+"""Countback DSO looks back over at most this many trailing months (or periods of the given days)."""
+
+
+def ledger_kpis(
+    ledger: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None, period: str | int = "month", periods: int | None = None
+) -> pd.DataFrame:
+    """KPIs of a ledger for the period ending at `as_of` and each earlier period (one row each, latest last).
+
+    as_of: last day of the latest period; default the latest date in the ledger.
+    period: "month", "quarter" or a whole number of days (see the module docstring).
+    periods: how many periods to report; default every whole period that starts on or after the ledger's
+        first date (at least one).
+    The frame's ``attrs["notes"]`` lists why a KPI is None (missing columns, undated write-offs, ...).
+    """
+    invoices, notes = _invoice_rows(ledger)
+    epoch = _first_date(invoices)
+    as_of_ts = _latest_date(invoices) if as_of is None else pd.Timestamp(as_of).normalize()
+    ends = _period_ends(as_of_ts, period=period, first=epoch, count=periods)
+    has_invoice_dates = invoices["invoice_date"].notna().any() if len(invoices) else False
+    if not has_invoice_dates:
+        notes.append("no invoice dates: sales per period and AR balances are unknown, so DSO, countback DSO, best "
+                     "possible DSO, ADD, CEI, % past due, aging, AR turnover and collection period are null")
+    elif invoices["invoice_date"].isna().any():
+        missing = int(invoices["invoice_date"].isna().sum())
+        notes.append(f"{missing:,} invoice(s) without an invoice date are left out of sales and AR balances")
+    movements, write_offs, undated = _movements(invoices, epoch)
+    if undated:
+        notes.append(f"{undated:,} written-off invoice(s) have no write-off date: they stay in AR and bad_debt_ratio is null")
+    marked = "written_off" in invoices.columns and bool(invoices["written_off"].fillna(False).astype(bool).any())
+    if not marked:
+        notes.append("no write-offs are marked (written_off column absent or never true): bad_debt_ratio is null")
+
+    rows = []
+    for end_ts in ends:
+        start_ts = _period_start(end_ts, period)
+        start = (start_ts - epoch).days
+        end = (end_ts - epoch).days + 1  # boundary after the last day's movements
+        row: dict[str, Any] = {"period_start": start_ts, "period_end": end_ts, "days": end - start}
+        if has_invoice_dates:
+            row.update(_balance_kpis(movements, start=start, end=end, end_ts=end_ts, epoch=epoch, period=period))
+        else:
+            row.update({key: None for key in BALANCE_KEYS})
+        row.update(_payment_kpis(invoices, start_ts=start_ts, end_ts=end_ts))
+        if marked and not undated and has_invoice_dates and row["sales"]:
+            in_period = write_offs[(write_offs["day"] >= start) & (write_offs["day"] < end)]
+            row["bad_debt_ratio"] = float(in_period["amount"].sum()) / row["sales"]
+        else:
+            row["bad_debt_ratio"] = None
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["period_start", "period_end", "days", *LEDGER_KPI_KEYS])
+    frame.attrs["notes"] = notes
+    frame.attrs["as_of"] = as_of_ts
+    return frame
+
+
+def kpis_as_of_json(frame: pd.DataFrame) -> dict[str, Any]:
+    """The latest row of `ledger_kpis` as ``{"as_of", "kpis": {...}, "notes": [...]}`` (None for missing).
+
+    The kpis keys are exactly those of the ``arsim kpis --json`` contract; bad_debt_ratio is in the frame
+    and the table, not in this object.
+    """
+    last = frame.iloc[-1]
+    kpis = {key: _clean(last[key]) for key in (
+        "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
+        "avg_collection_period", "share_paid_late", "avg_days_late_paid")}
+    kpis["aging"] = {name: _clean(last[f"aging_{name}"]) for name in AGING_BUCKETS}
+    return {"as_of": pd.Timestamp(last["period_end"]).strftime("%Y-%m-%d"), "kpis": kpis, "notes": list(frame.attrs.get("notes", []))}
+
+
+# ---------------------------------------------------------------------------------------------- pieces
+
+
+def _clean(value: Any) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _invoice_rows(ledger: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    if "item_type" in ledger.columns:
+        item_type = ledger["item_type"].astype("string").str.strip().str.lower()
+        is_invoice = (item_type.isna() | (item_type == "invoice")).fillna(True).astype(bool)
+        others = int((~is_invoice).sum())
+        if others:
+            notes.append(f"{others:,} row(s) that are not invoices (credit memos, payment differences, ...) are left out")
+        ledger = ledger.loc[is_invoice]
+    for column in ("invoice_date", "paid_date", "written_off"):
+        if column not in ledger.columns:
+            ledger = ledger.assign(**{column: pd.NaT if column != "written_off" else pd.NA})
+    return ledger.reset_index(drop=True), notes
+
+
+def _first_date(invoices: pd.DataFrame) -> pd.Timestamp:
+    dates = pd.concat([invoices[c] for c in ("invoice_date", "due_date", "paid_date") if c in invoices.columns]).dropna()
+    if dates.empty:
+        raise ValueError("ledger_kpis needs at least one dated invoice")
+    return pd.Timestamp(dates.min()).normalize()
+
+
+def _latest_date(invoices: pd.DataFrame) -> pd.Timestamp:
+    dates = pd.concat([invoices[c] for c in ("invoice_date", "due_date", "paid_date") if c in invoices.columns]).dropna()
+    return pd.Timestamp(dates.max()).normalize()
+
+
+def _period_start(end: pd.Timestamp, period: str | int) -> pd.Timestamp:
+    """First day of the trailing period that ends on `end` (inclusive)."""
+    # Counting back from the day after the end keeps month ends on calendar months (06-30 -> 04-01..06-30).
+    if period == "month":
+        return end + pd.Timedelta(days=1) - pd.DateOffset(months=1)
+    if period == "quarter":
+        return end + pd.Timedelta(days=1) - pd.DateOffset(months=3)
+    if isinstance(period, int) and not isinstance(period, bool) and period > 0:
+        return end - pd.Timedelta(days=period - 1)
+    raise ValueError(f"period must be 'month', 'quarter' or a positive number of days, got {period!r}")
+
+
+def _period_ends(as_of: pd.Timestamp, *, period: str | int, first: pd.Timestamp, count: int | None) -> list[pd.Timestamp]:
+    """Ends of the reported periods, earliest first; the latest ends at as_of."""
+    ends = [as_of]
+    while count is None or len(ends) < count:
+        previous = _period_start(ends[-1], period) - pd.Timedelta(days=1)
+        if count is None and _period_start(previous, period) < first:
+            break
+        ends.append(previous)
+    return ends[::-1]
+
+
+def _movements(invoices: pd.DataFrame, epoch: pd.Timestamp) -> tuple[Movements, pd.DataFrame, int]:
+    """Dated invoices as movements: a paid invoice settles in full on paid_date; a dated write-off too."""
+    dated = invoices[invoices["invoice_date"].notna()].reset_index(drop=True)
+    ids = pd.Series(np.arange(len(dated)))
+    invoice_day = (dated["invoice_date"] - epoch).dt.days
+    due_day = (dated["due_date"] - epoch).dt.days
+    frame = pd.DataFrame({"invoice_id": ids, "customer_id": dated["customer_id"].astype(str), "invoice_day": invoice_day,
+                          "due_day": due_day, "amount": dated["amount"].astype(float)})
+    written = dated["written_off"].fillna(False).astype(bool)
+    settled = dated["paid_date"].notna()
+    settle_day = (dated["paid_date"] - epoch).dt.days
+    settlements = pd.DataFrame({"invoice_id": ids[settled], "day": settle_day[settled], "amount": frame["amount"][settled]})
+    write_offs = pd.DataFrame({"day": settle_day[settled & written], "amount": frame["amount"][settled & written]})
+    undated = int((written & ~settled).sum()) + int((invoices["invoice_date"].isna() & invoices["written_off"].fillna(False).astype(bool) & invoices["paid_date"].isna()).sum())
+    return Movements(invoices=frame, settlements=settlements.reset_index(drop=True)), write_offs, undated
+
+
+def _balance_kpis(movements: Movements, *, start: int, end: int, end_ts: pd.Timestamp, epoch: pd.Timestamp, period: str | int) -> dict[str, Any]:
+    days = end - start
+    sales = movements.sales(start, end)
+    open_end = movements.open_at(end)
+    ar_end = float(open_end["open_amount"].sum())
+    ar_beg = float(movements.open_at(start)["open_amount"].sum())
+    ar_current_end = float(open_end.loc[open_end["due_day"] >= end, "open_amount"].sum())
+    months = {"month": 1.0, "quarter": 3.0}.get(period, days / DAYS_PER_MONTH) if isinstance(period, str) else days / DAYS_PER_MONTH
+    step: str | int = period if isinstance(period, int) else "month"
+    back_sales, back_days = [], []
+    back_end = end_ts
+    for _ in range(COUNTBACK_PERIODS):
+        back_start = _period_start(back_end, step)
+        a, b = (back_start - epoch).days, (back_end - epoch).days + 1
+        back_sales.append(movements.sales(a, b))
+        back_days.append(b - a)
+        if a <= 0:
+            break
+        back_end = back_start - pd.Timedelta(days=1)
+    dso_days = dso(ar_end, sales, days)
+    best = best_possible_dso(ar_current_end, sales, days)
+    turnover = ar_turnover(sales, ar_beg, ar_end, days=days)
+    buckets = aging(open_end["open_amount"], end - open_end["due_day"])
+    return {
+        "dso": dso_days,
+        "dso_countback": dso_countback(ar_end, back_sales, back_days) if any(back_sales) else math.nan,
+        "best_possible_dso": best,
+        "add": average_days_delinquent(dso_days, best),
+        "cei": cei(ar_beg, sales, months, ar_end, ar_current_end),
+        "pct_past_due": (ar_end - ar_current_end) / ar_end * 100.0 if ar_end else math.nan,
+        "ar_turnover": turnover,
+        "avg_collection_period": average_collection_period(turnover),
+        "sales": sales,
+        "ar_beg": ar_beg,
+        "ar_end": ar_end,
+        "ar_current_end": ar_current_end,
+        **{f"aging_{name}": value for name, value in buckets.items()},
+    }
+
+
+def _payment_kpis(invoices: pd.DataFrame, *, start_ts: pd.Timestamp, end_ts: pd.Timestamp) -> dict[str, Any]:
+    written = invoices["written_off"].fillna(False).astype(bool)
+    paid = invoices[invoices["paid_date"].between(start_ts, end_ts) & invoices["due_date"].notna() & ~written]
+    late_days = (paid["paid_date"] - paid["due_date"]).dt.days.to_numpy(dtype=float)
+    if late_days.size == 0:
+        return {"share_paid_late": None, "avg_days_late_paid": None, "paid_invoices": 0}
+    return {
+        "share_paid_late": float((late_days > 0).mean()),
+        "avg_days_late_paid": float(np.maximum(late_days, 0).mean()),
+        "paid_invoices": int(late_days.size),
+    }

@@ -1,0 +1,171 @@
+"""KPIs of hand-built ledgers (arsim.ledger_metrics), including the DOMAIN.md test vectors built as ledgers.
+
+Every expected value is worked out by hand in the test's docstring or comments.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import arsim
+from arsim.cli import main
+from arsim.ledger_metrics import kpis_as_of_json, ledger_kpis
+
+
+def ledger(rows: list[tuple]) -> pd.DataFrame:
+    """A canonical ledger from (customer, invoice_date, due_date, amount, paid_date) tuples."""
+    frame = pd.DataFrame(rows, columns=["customer_id", "invoice_date", "due_date", "amount", "paid_date"])
+    for column in ("invoice_date", "due_date", "paid_date"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
+    frame["invoice_id"] = [f"I{n}" for n in range(len(frame))]
+    return frame
+
+
+def test_countback_vector_as_a_ledger():
+    """DOMAIN.md: AR_end 212,000; monthly sales (latest first) 100k, 80k, 70k on 30-day months -> 73.71 days.
+
+    As of 2024-03-30 with period=30 the months are 03-01..03-30, 01-31..02-29 and 01-01..01-30. January's
+    70,000 is two invoices, one of 38,000 paid in February: AR_end = 250,000 - 38,000 = 212,000.
+    Countback: 212,000 - 100,000 - 80,000 = 32,000 -> 30 + 30 + 32/70 x 30 = 73.714.
+    """
+    book = ledger([
+        ("A", "2024-01-05", "2024-04-30", 38_000, "2024-02-10"),
+        ("A", "2024-01-06", "2024-04-30", 32_000, None),
+        ("B", "2024-02-10", "2024-04-30", 80_000, None),
+        ("C", "2024-03-10", "2024-04-30", 100_000, None),
+    ])
+    frame = ledger_kpis(book, as_of="2024-03-30", period=30)
+    last = frame.iloc[-1]
+    assert last["ar_end"] == pytest.approx(212_000)
+    assert last["sales"] == pytest.approx(100_000)
+    assert last["dso_countback"] == pytest.approx(73.714, abs=0.005)
+    assert last["dso"] == pytest.approx(212_000 / 100_000 * 30)
+
+
+def test_cei_vector_as_a_ledger():
+    """DOMAIN.md: quarter, N = 3, AR_beg 6,200, S 10,890, AR_end 6,340, AR_cur_end 3,590 -> CEI 55.9%.
+
+    Quarter 2023-04-01..2023-06-30. Open at its start: 6,200 (paid in May). Sales in it: 3,590 due after the
+    quarter (current at its end), 2,750 due in May and still open (past due), 4,550 paid in June.
+    AR_end = 3,590 + 2,750 = 6,340. CEI = (6,200 + 3,630 - 6,340) / (6,200 + 3,630 - 3,590) = 55.93%.
+    """
+    book = ledger([
+        ("A", "2023-03-01", "2023-03-31", 6_200, "2023-05-15"),
+        ("B", "2023-06-10", "2023-07-10", 3_590, None),
+        ("C", "2023-04-10", "2023-05-10", 2_750, None),
+        ("D", "2023-05-20", "2023-06-19", 4_550, "2023-06-19"),
+    ])
+    last = ledger_kpis(book, as_of="2023-06-30", period="quarter").iloc[-1]
+    assert (last["ar_beg"], last["sales"], last["ar_end"], last["ar_current_end"]) == (6_200, 10_890, 6_340, 3_590)
+    assert last["cei"] == pytest.approx(55.93, abs=0.01)
+    assert last["days"] == 91
+    assert last["dso"] == pytest.approx(6_340 / 10_890 * 91)
+    assert last["best_possible_dso"] == pytest.approx(3_590 / 10_890 * 91)
+    assert last["add"] == pytest.approx((6_340 - 3_590) / 10_890 * 91)
+    assert last["pct_past_due"] == pytest.approx(2_750 / 6_340 * 100)
+    # 2,750 due 2023-05-10 is 51 days past due at the end of 2023-06-30; 3,590 is current.
+    assert last["aging_current"] == 3_590 and last["aging_31-60"] == 2_750 and last["aging_1-30"] == 0
+    # Turnover annualises the quarter's sales: 10,890 x 365 / 91 / ((6,200 + 6,340) / 2).
+    assert last["ar_turnover"] == pytest.approx(10_890 * 365 / 91 / 6_270)
+    assert last["avg_collection_period"] == pytest.approx(365 / last["ar_turnover"])
+    # Paid in the quarter: 6,200 on 05-15 (45 days late) and 4,550 on its due date.
+    assert last["share_paid_late"] == 0.5 and last["avg_days_late_paid"] == 22.5
+
+
+def test_month_period_is_the_trailing_month_and_the_series_goes_back():
+    book = ledger([
+        ("A", "2024-01-10", "2024-02-09", 100, "2024-02-12"),
+        ("A", "2024-02-10", "2024-03-11", 100, "2024-03-11"),
+        ("A", "2024-03-10", "2024-04-09", 100, None),
+    ])
+    # January starts before the ledger's first date (01-10), so the series is February and March only.
+    frame = ledger_kpis(book, as_of="2024-03-31")
+    assert list(frame["period_start"].dt.strftime("%Y-%m-%d")) == ["2024-02-01", "2024-03-01"]
+    assert list(frame["days"]) == [29, 31]
+    assert list(frame["sales"]) == [100, 100]
+    assert list(frame["ar_beg"]) == [100, 100] and list(frame["ar_end"]) == [100, 100]
+    assert frame["share_paid_late"].tolist() == [1.0, 0.0]  # paid 3 days late in Feb, on time in March
+    everything = ledger_kpis(book, as_of="2024-03-31", periods=3)
+    assert everything.iloc[0]["period_start"] == pd.Timestamp("2024-01-01")
+    assert pd.isna(everything.iloc[0]["share_paid_late"])  # nothing paid in January
+
+
+def test_default_as_of_is_the_latest_date_in_the_ledger():
+    book = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20")])
+    assert kpis_as_of_json(ledger_kpis(book))["as_of"] == "2024-02-20"
+
+
+def test_without_invoice_dates_balance_kpis_are_null_with_a_reason():
+    book = ledger([("A", None, "2024-02-09", 100, "2024-02-12"), ("A", None, "2024-02-19", 100, "2024-02-19")])
+    result = kpis_as_of_json(ledger_kpis(book, as_of="2024-02-29"))
+    kpis = result["kpis"]
+    for key in ("dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover", "avg_collection_period"):
+        assert kpis[key] is None, key
+    assert set(kpis["aging"].values()) == {None}
+    assert kpis["share_paid_late"] == 0.5 and kpis["avg_days_late_paid"] == 1.5
+    assert any("no invoice dates" in note for note in result["notes"])
+    assert any("write-offs" in note for note in result["notes"])
+
+
+def test_bad_debt_ratio_uses_dated_write_offs():
+    book = ledger([("A", "2024-03-01", "2024-03-05", 1_000, None), ("B", "2024-03-02", "2024-03-04", 250, "2024-03-20")])
+    book["written_off"] = pd.array([False, True], dtype="boolean")
+    last = ledger_kpis(book, as_of="2024-03-31").iloc[-1]
+    assert last["bad_debt_ratio"] == pytest.approx(250 / 1_250)
+    assert last["ar_end"] == 1_000  # the write-off took B out of AR
+    assert last["paid_invoices"] == 0  # a write-off is not a payment
+
+
+def test_credit_memos_are_left_out_with_a_note():
+    book = ledger([("A", "2024-03-01", "2024-03-31", 1_000, None), ("A", "2024-03-02", "2024-03-31", -200, None)])
+    book["item_type"] = pd.array(["Invoice", "Credit memo"], dtype="string")
+    frame = ledger_kpis(book, as_of="2024-03-31")
+    assert frame.iloc[-1]["sales"] == 1_000
+    assert any("not invoices" in note for note in frame.attrs["notes"])
+
+
+def test_public_api_and_cli_json(tmp_path, capsys):
+    path = tmp_path / "book.csv"
+    path.write_text(
+        "Kunde,Datum,Faellig,Betrag,Bezahlt\n"
+        "A,2023-03-01,2023-03-31,6200,2023-05-15\n"
+        "B,2023-06-10,2023-07-10,3590,\n"
+        "C,2023-04-10,2023-05-10,2750,\n"
+        "D,2023-05-20,2023-06-19,4550,2023-06-19\n",
+        encoding="utf-8",
+    )
+    flags = ["--map", "Kunde=customer_id", "--map", "Datum=invoice_date", "--map", "Faellig=due_date",
+             "--map", "Betrag=amount", "--map", "Bezahlt=paid_date"]
+    assert main(["kpis", str(path), *flags, "--as-of", "2023-06-30", "--period", "quarter", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"as_of", "kpis", "notes"} and out["as_of"] == "2023-06-30"
+    assert set(out["kpis"]) == {"dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
+                                "avg_collection_period", "share_paid_late", "avg_days_late_paid", "aging"}
+    assert set(out["kpis"]["aging"]) == {"current", "1-30", "31-60", "61-90", "91+"}
+    assert out["kpis"]["cei"] == pytest.approx(55.93, abs=0.01)
+    frame = arsim.ledger_kpis(arsim.read_ledger(path, mapping={"Kunde": "customer_id", "Datum": "invoice_date", "Faellig": "due_date",
+                                                              "Betrag": "amount", "Bezahlt": "paid_date"}), as_of="2023-06-30", period="quarter")
+    assert frame.iloc[-1]["cei"] == pytest.approx(out["kpis"]["cei"])
+
+
+def test_cli_reports_bad_rows_in_one_line_and_drops_them_on_request(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "customer_id,invoice_date,due_date,amount,paid_date\n"
+        "A,2024-01-01,2024-01-31,100,2024-02-01\n"
+        "A,2024-01-02,2024-13-01,100,\n"
+        "B,2024-01-03,2024-02-02,0,\n",
+        encoding="utf-8",
+    )
+    assert main(["kpis", str(path), "--json"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "bad.csv" in err and "due_date" in err and "row 2" in err
+    assert main(["kpis", str(path), "--json", "--drop-invalid"]) == 0
+    captured = capsys.readouterr()
+    assert "dropped 2 row problem(s)" in captured.err and "zero amount: 1" in captured.err
+    assert json.loads(captured.out)["kpis"]["share_paid_late"] == 1.0
+    assert main(["kpis", str(path), "--map", "nonsense"]) == 2
+    assert "--map 'nonsense'" in capsys.readouterr().err
