@@ -13,7 +13,7 @@ LAYERS = [
     {"behaviour", "records"},
     {"model"},
     {"kpis", "ledger"},
-    {"experiment", "capacity", "calibrate"},
+    {"experiment", "capacity", "ledger_metrics", "calibrate"},
     {"optimize", "goals", "compare"},
     {"charts", "report"},
     {"cli", "__init__"},

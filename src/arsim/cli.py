@@ -62,6 +62,36 @@ _positive = _whole_number(1)
 _non_negative = _whole_number(0)
 
 
+def _replications(text: str) -> int | str:
+    """A whole number of replications, or ``auto`` (add replications until --precision is met)."""
+    return "auto" if text.strip().lower() == "auto" else _positive(text)
+
+
+def _share_between(low: float, high: float, *, closed: bool):
+    """An argparse type: a number in [low, high] (closed) or (low, high) (open)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        inside = low <= value <= high if closed else low < value < high
+        if not inside:
+            raise argparse.ArgumentTypeError(f"must lie between {low:g} and {high:g}, got {text}")
+        return value
+
+    return parse
+
+
+_precision = _share_between(0.0, 1.0, closed=False)
+_share = _share_between(0.0, 1.0, closed=True)
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line as typed, for the manifest."""
+    return "arsim " + " ".join(shlex.quote(a) for a in args.argv)
+
+
 def _format(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -78,9 +108,19 @@ def _format(value: float) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     from arsim.experiment import kpis_json, run_experiment, write_results
 
+    from arsim.experiment import run_experiment_auto
+
     scenario = _load(args)
     command = "arsim " + " ".join(shlex.quote(a) for a in args.argv)
-    result = run_experiment(scenario, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True, command=command)
+    if args.replications == "auto":
+        kpis = [k.strip() for k in args.precision_kpis.split(",") if k.strip()]
+        result = run_experiment_auto(scenario, precision=args.precision, kpis=kpis, max_replications=args.max_replications,
+                                     seed=args.seed, jobs=args.jobs, progress=True, command=command)
+        _report_auto(result.diagnostics["auto_replications"])
+    else:
+        result = run_experiment(scenario, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
+                                command=command, warmup_check=True)
+    _report_warmup(result.diagnostics.get("warmup", {}))
     folder = Path(args.out) if args.out else Path("results") / scenario.name
     write_results(result, folder)
     if args.json:
@@ -96,6 +136,207 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{key:<26}{_format(row['mean']):>16}{ci:>32}")
     print(f"results written to {folder}/")
     return 0
+
+
+def _report_auto(auto: dict) -> None:
+    widths = ", ".join(f"{k} {_format(100 * v) if v is not None else '-'}%" for k, v in auto["relative_half_width"].items())
+    if auto["reached"]:
+        print(f"arsim: {auto['replications']} replications reached the precision of {100 * auto['precision']:g}% "
+              f"(95% CI half-width / mean: {widths})", file=sys.stderr)
+    else:
+        print(f"arsim: warning: precision of {100 * auto['precision']:g}% not reached after {auto['replications']} replications "
+              f"(--max-replications); 95% CI half-width / mean: {widths}", file=sys.stderr)
+
+
+def _report_warmup(warmup: dict) -> None:
+    if warmup.get("too_short"):
+        print(f"arsim: warning: a warm-up of {warmup['configured_days']} days looks too short: MSER-5 on the daily open-AR "
+              f"series suggests {warmup['suggested_days']} days (--set run.warmup_days={warmup['suggested_days']})", file=sys.stderr)
+
+
+def _print_table(frame, columns: list[tuple]) -> None:
+    """Rows of a DataFrame as a fixed-width table: (column, heading, width[, format spec such as "g"])."""
+    print("".join(f"{spec[1]:>{spec[2]}}" if i else f"{spec[1]:<{spec[2]}}" for i, spec in enumerate(columns)))
+    for row in frame.to_dict(orient="records"):
+        cells = []
+        for i, (column, _, width, *fmt) in enumerate(columns):
+            value = row[column]
+            if isinstance(value, str):
+                text = value
+            elif isinstance(value, bool):
+                text = "yes" if value else "no"
+            elif fmt and value is not None and value == value:
+                text = format(value, fmt[0])
+            elif frame[column].dtype.kind in "iu":
+                text = str(int(value))
+            else:
+                text = _format(value)
+            cells.append(f"{text:>{width}}" if i else f"{text:<{width}}")
+        print("".join(cells))
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from arsim.compare import MAIN_KPIS, compare, compare_json
+    from arsim.scenario import load_policy
+
+    baseline = _load(args)
+    alternatives: dict[str, object] = {}
+    for path in args.alternatives:
+        scenario = load_scenario(path)
+        if args.set:
+            scenario = scenario.with_overrides(_parse_assignments(args.set))
+        alternatives[_unique(Path(path).stem, alternatives)] = scenario
+    for path in args.policies:
+        alternatives[_unique(Path(path).stem, alternatives)] = load_policy(path)
+    for text in args.variants:
+        name, sep, assignments = text.partition(":")
+        items = [item.strip() for item in assignments.split(";") if item.strip()]
+        if not sep or not name.strip() or "=" in name or not items:
+            raise InputError(f"--variant {text!r}: expected NAME: path.to.field=value; path.to.field=value")
+        changes = _parse_assignments(items)
+        alternatives[_unique(name.strip(), alternatives)] = baseline.with_overrides(changes, source=f"--variant {name.strip()}")
+    if not alternatives:
+        raise InputError("compare: give at least one alternative: --policy FILE, --variant or a second scenario file")
+    kpis = _kpi_list(args.kpis, default=MAIN_KPIS)
+    table = compare(baseline, alternatives, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
+                    folder=args.out, command=_command(args))
+    if args.json:
+        print(json.dumps(compare_json(table), allow_nan=False))
+        return 0
+    print(f"{baseline.name}: {table.attrs['replications']} paired replications (common random numbers), seed {table.attrs['seed']}")
+    for name, rows in table.groupby("alternative", sort=False):
+        print(f"\n{name} vs {baseline.name}")
+        rows = rows.set_index("kpi").loc[kpis].reset_index()
+        rows["ci"] = [f"[{_format(a)}, {_format(b)}]" for a, b in zip(rows["ci_low"], rows["ci_high"])]
+        rows["change"] = [f"{100 * v:+.1f}%" if v == v else "-" for v in rows["relative_change"]]
+        _print_table(rows, [("kpi", "KPI", 24), ("baseline", "baseline", 14), ("alternative_mean", "alternative", 14),
+                            ("diff", "difference", 14), ("ci", "95% CI", 28), ("change", "change", 9), ("significant", "significant", 13)])
+    print(f"\nresults written to {table.attrs['folder']}/")
+    return 0
+
+
+def _unique(name: str, taken: dict) -> str:
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
+
+
+def _kpi_list(text: str | None, *, default: Sequence[str]) -> list[str]:
+    from arsim.kpis import KPI_KEYS
+
+    if not text:
+        return list(default)
+    kpis = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kpis if k not in KPI_KEYS]
+    if unknown or not kpis:
+        raise InputError(f"--kpis: unknown KPI(s) {unknown}; see the KPI table in README.md")
+    return kpis
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from arsim.charts import save_chart, sweep_chart
+    from arsim.compare import parse_param, sweep
+
+    scenario = _load(args)
+    parameters: dict[str, list] = {}
+    for text in args.param:
+        path, values = parse_param(text)
+        if path in parameters:
+            raise InputError(f"--param {path}: given twice")
+        parameters[path] = values
+    kpis = _kpi_list(args.kpis, default=("dso", "net_cost", "query_sla_attainment"))
+    table = sweep(scenario, parameters, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
+                  folder=args.out, command=_command(args))
+    folder = Path(table.attrs["folder"])
+    save_chart(sweep_chart(table, parameters=list(parameters), kpis=kpis), folder / "sweep.html")
+    if args.json:
+        from arsim.compare import sweep_json
+
+        print(json.dumps(sweep_json(table, kpis=kpis), allow_nan=False))
+        return 0
+    cells = len(table)
+    print(f"{scenario.name}: {cells} cell{'s' if cells != 1 else ''} x {table.attrs['replications']} replications, seed {table.attrs['seed']} (mean and 95% CI)")
+    columns = [(p, p, max(len(p) + 2, 10)) + (("g",) if table[p].dtype.kind == "f" else ()) for p in parameters]
+    for key in kpis:
+        table[f"{key} CI"] = [f"[{_format(a)}, {_format(b)}]" for a, b in zip(table[f"{key}_ci_low"], table[f"{key}_ci_high"])]
+        columns += [(key, key, max(len(key) + 2, 12)), (f"{key} CI", "95% CI", 26)]
+    _print_table(table, columns)
+    print(f"results written to {folder}/ (summary.csv, replications.csv, sweep.html)")
+    return 0
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from arsim.capacity import capacity, capacity_json
+    from arsim.charts import capacity_chart, save_chart
+    from arsim.compare import parse_values
+
+    scenario = _load(args)
+
+    def scales(text: str | None, option: str) -> list[float] | None:
+        return None if text is None else [_number(v, option) for v in parse_values(text, option=option)]
+
+    teams = None
+    if args.collectors is not None:
+        teams = [_whole(v, "--collectors") for v in parse_values(args.collectors, option="--collectors")]
+    table = capacity(scenario, contact_scales=scales(args.contact_scale, "--contact-scale"), email_scales=scales(args.email_scale, "--email-scale"),
+                     call_scales=scales(args.call_scale, "--call-scale"), collectors=teams, sla_target=args.sla_target,
+                     plan_scale=args.plan_scale, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
+                     folder=args.out, command=_command(args))
+    folder = Path(table.attrs["folder"])
+    save_chart(capacity_chart(table), folder / "capacity.html")
+    answer = capacity_json(table)
+    if args.json:
+        print(json.dumps(answer, allow_nan=False))
+        return 0
+    scaled = {"contact": "email, call and letter", "email": "email", "call": "call"}[answer["scaled"]]
+    print(f"{scenario.name}: {scaled} volume x scale, {table.attrs['replications']} replications per level, "
+          f"seed {table.attrs['seed']}; within capacity = SLA attainment >= {args.sla_target:g} and end backlog clearable within the SLA")
+    _print_table(table, [("contact_scale", "scale", 7, "g"), ("collectors", "team", 6), ("contacts", "contacts", 10), ("replies", "replies", 9),
+                         ("offered_minutes_per_day", "offered/day", 13, ",.0f"), ("capacity_minutes_per_day", "capacity/day", 14, ",.0f"),
+                         ("utilization", "util", 8, ".3f"), ("backlog_end", "backlog", 9, ".1f"), ("query_wait_days", "wait d", 8, ".2f"),
+                         ("query_sla_attainment", "SLA", 7, ".3f"), ("dso", "DSO", 8, ".1f"), ("past_due_amount", "past due", 12),
+                         ("net_cost", "net cost", 12), ("within_capacity", "within", 8)])
+    saturation = answer["saturation_scale"]
+    reference = answer["reference_collectors"]
+    if saturation is None:
+        print(f"saturation point ({_collectors(reference)}): none: the smallest scale is already over capacity")
+    elif saturation >= table["contact_scale"].max():
+        print(f"saturation point ({_collectors(reference)}): beyond the range: within capacity up to the largest scale, {saturation:g}")
+    else:
+        print(f"saturation point ({_collectors(reference)}): scale {saturation:g}")
+    for key, label in (("best_dso", "DSO"), ("best_net_cost", "net cost")):
+        best = answer[key]
+        print(f"best scale for {label} ({_collectors(reference)}): {best['scale']:g} ({_format(best['mean'])}, 95% CI [{_format(best['ci_low'])}, "
+              f"{_format(best['ci_high'])}]; vs scale {best['versus_scale']:g}: {_format(best['diff'])}, paired 95% CI "
+              f"[{_format(best['diff_ci_low'])}, {_format(best['diff_ci_high'])}])")
+    team = answer["smallest_team"]
+    if teams is not None and len(teams) > 1:
+        largest = table["contact_scale"].max()
+        by_team = [f"{_collectors(int(size))}: " + ("none" if value is None else f"beyond {value:g}" if value >= largest else f"{value:g}")
+                   for size, value in answer["saturation_by_collectors"].items()]
+        print("saturation point by team size: " + "; ".join(by_team))
+        print(f"smallest team within capacity at scale {team['contact_scale']:g}: " + (_collectors(team["collectors"]) if team["collectors"] is not None else "none in the range"))
+    print(f"results written to {folder}/ (levels.csv, replications.csv, capacity.html)")
+    return 0
+
+
+def _collectors(count: int) -> str:
+    return f"{count} collector{'s' if count != 1 else ''}"
+
+
+def _number(value: object, option: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{option}: {value!r} is not a number")
+    return float(value)
+
+
+def _whole(value: object, option: str) -> int:
+    number = _number(value, option)
+    if not number.is_integer():
+        raise InputError(f"{option}: {value!r} is not a whole number")
+    return int(number)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -118,6 +359,90 @@ def _cmd_fields(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_ledger(args: argparse.Namespace):
+    """The ledger named on the command line, with its mapping; dropped rows are reported on stderr."""
+    from arsim.ledger import LedgerError, LedgerMapping, load_mapping, read_ledger
+
+    mapping = load_mapping(args.mapping) if args.mapping else LedgerMapping()
+    columns = dict(mapping.columns)
+    for item in args.map:
+        source, sep, canonical = item.partition("=")
+        if not sep or not source.strip() or not canonical.strip():
+            raise LedgerError(f"--map {item!r}: expected SOURCE=canonical, e.g. --map KUNNR=customer_id")
+        columns[source.strip()] = canonical.strip()
+    mapping = LedgerMapping(columns=columns, date_format=args.date_format or mapping.date_format)
+    ledger = read_ledger(args.ledger, mapping=mapping, drop_invalid=args.drop_invalid)
+    dropped = ledger.attrs.get("dropped", {})
+    if dropped:
+        listed = ", ".join(f"{problem}: {count:,}" for problem, count in dropped.items())
+        print(f"arsim: dropped {sum(dropped.values()):,} row problem(s) from {Path(args.ledger).name} ({listed})", file=sys.stderr)
+    return ledger
+
+
+def _add_ledger_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ledger", help="receivables export: CSV, CSV.gz or XLSX")
+    parser.add_argument("--map", action="append", default=[], metavar="SOURCE=canonical", help="map a column, e.g. --map KUNNR=customer_id (repeatable)")
+    parser.add_argument("--mapping", help="mapping YAML file {columns: {SOURCE: canonical}, date_format: ...}")
+    parser.add_argument("--date-format", help="strptime format of every date column, e.g. %%d.%%m.%%Y (default: detected)")
+    parser.add_argument("--drop-invalid", action="store_true", help="leave out rows with problems (counts on stderr) instead of failing")
+
+
+def _cmd_kpis(args: argparse.Namespace) -> int:
+    from arsim.ledger_metrics import kpis_as_of_json, ledger_kpis
+
+    ledger = _read_ledger(args)
+    frame = ledger_kpis(ledger, as_of=args.as_of, period=args.period)
+    result = kpis_as_of_json(frame)
+    for note in result["notes"]:
+        print(f"arsim: note: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"as_of": result["as_of"], "kpis": result["kpis"], "notes": result["notes"]}, allow_nan=False))
+        return 0
+    last = frame.iloc[-1]
+    print(f"{Path(args.ledger).name}: KPIs as of {result['as_of']} over the {args.period} "
+          f"{last['period_start']:%Y-%m-%d} .. {last['period_end']:%Y-%m-%d}")
+    for key, value in result["kpis"].items():
+        if key == "aging":
+            print(f"{'aging':<24}" + "  ".join(f"{b}: {_format(v)}" for b, v in value.items()))
+        else:
+            print(f"{key:<24}{_format(value):>14}")
+    print(f"{'bad_debt_ratio':<24}{_format(last['bad_debt_ratio']):>14}")
+    series = frame[["period_end", "dso", "dso_countback", "cei", "pct_past_due", "share_paid_late", "avg_days_late_paid"]]
+    print()
+    print(f"{args.period}ly series (period ending):")
+    print(f"{'period_end':<12}" + "".join(f"{c:>20}" for c in series.columns[1:]))
+    for _, row in series.iterrows():
+        print(f"{row['period_end']:%Y-%m-%d}  " + "".join(f"{_format(row[c]):>20}" for c in series.columns[1:]))
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from arsim.calibrate import calibration_markdown, fit_ledger
+    from arsim.scenario import dump_yaml
+
+    ledger = _read_ledger(args)
+    segments: str | int = args.segments if args.segments == "auto" else _positive(args.segments)
+    name = args.name or Path(args.output).stem
+    calibration = fit_ledger(ledger, segments=segments, name=name, seed=args.seed)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    header = f"# Fitted by: arsim {' '.join(shlex.quote(a) for a in args.argv)}\n# See calibration.md next to this file.\n"
+    output.write_text(header + dump_yaml(calibration.scenario), encoding="utf-8")
+    report = output.parent / "calibration.md"
+    report.write_text(calibration_markdown(calibration, source=Path(args.ledger).name), encoding="utf-8")
+    for note in calibration.notes:
+        print(f"arsim: note: {note}", file=sys.stderr)
+    o, s = calibration.observed, calibration.simulated
+    print(f"{output}: {len(calibration.scenario.portfolio.segments)} segment(s), "
+          f"{sum(seg.customers for seg in calibration.scenario.portfolio.segments):,} customers; report {report}")
+    print(f"{'statistic':<36}{'observed':>10}{'simulated':>11}")
+    from arsim.calibrate import comparison_rows
+
+    for label, observed, simulated in comparison_rows(o, s):
+        print(f"{label:<36}{observed:>10}{simulated:>11}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="arsim", description="Simulate B2B receivables and collections policy.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -125,7 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="simulate a scenario and print its KPIs with 95% confidence intervals")
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
-    run.add_argument("--replications", type=_positive, help="number of replications (default: the scenario's)")
+    run.add_argument("--replications", type=_replications, help="number of replications (default: the scenario's), or auto: add replications until --precision is met")
+    run.add_argument("--precision", type=_precision, default=0.02, help="with --replications auto: target 95%% CI half-width as a share of |mean| (default 0.02)")
+    run.add_argument("--precision-kpis", default="dso", metavar="KPI,KPI", help="with --replications auto: KPIs that must reach the precision (default dso)")
+    run.add_argument("--max-replications", type=_positive, default=100, help="with --replications auto: stop here even if not precise (default 100)")
     run.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
     run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field, e.g. team.collectors=4 (repeatable)")
     run.add_argument("--out", help="results folder (default: results/<scenario name>)")
@@ -138,6 +466,65 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
     validate.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
     validate.set_defaults(handler=_cmd_validate)
+
+    compare = commands.add_parser("compare", help="paired comparison of policies or scenarios against a baseline (common random numbers)")
+    compare.add_argument("scenario", help="baseline scenario YAML file")
+    compare.add_argument("alternatives", nargs="*", default=[], metavar="SCENARIO", help="alternative scenario files (run with the baseline's run settings)")
+    compare.add_argument("--policy", dest="policies", action="append", default=[], metavar="FILE", help="an alternative policy YAML file (repeatable)")
+    compare.add_argument("--variant", dest="variants", action="append", default=[], metavar="'NAME: PATH=VALUE; PATH=VALUE'", help="an alternative made of field changes to the baseline (repeatable)")
+    compare.add_argument("--replications", type=_positive, help="paired replications (default: the scenario's)")
+    compare.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
+    compare.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field of every scenario (repeatable)")
+    compare.add_argument("--kpis", metavar="KPI,KPI", help="KPIs in the printed table (all are saved)")
+    compare.add_argument("--out", help="results folder (default: results/<scenario name>-compare)")
+    compare.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    compare.add_argument("--jobs", type=_positive, default=1, help="worker processes (results do not depend on it)")
+    compare.set_defaults(handler=_cmd_compare, policy=None)
+
+    sweep = commands.add_parser("sweep", help="full factorial sweep of scenario fields, mean and 95% CI per cell")
+    sweep.add_argument("scenario", help="scenario YAML file")
+    sweep.add_argument("--param", action="append", default=[], required=True, metavar="PATH=V1,V2|START:STOP[:STEP]", help="a field and its values (repeatable; ranges include STOP)")
+    sweep.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
+    sweep.add_argument("--replications", type=_positive, help="replications per cell (default: the scenario's)")
+    sweep.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
+    sweep.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
+    sweep.add_argument("--kpis", metavar="KPI,KPI", help="KPIs in the printed table and chart (default dso,net_cost,query_sla_attainment; all are saved)")
+    sweep.add_argument("--out", help="results folder (default: results/<scenario name>-sweep)")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    sweep.add_argument("--jobs", type=_positive, default=1, help="worker processes for cells and replications (results do not depend on it)")
+    sweep.set_defaults(handler=_cmd_sweep)
+
+    cap = commands.add_parser("capacity", help="scale contact volume and team: follow-up work against collector capacity")
+    cap.add_argument("scenario", help="scenario YAML file")
+    cap.add_argument("--contact-scale", metavar="START:STOP:STEP|A,B", help="scale of email, call and letter volume (default 1)")
+    cap.add_argument("--email-scale", metavar="START:STOP:STEP|A,B", help="scale of email volume only (one value pins it)")
+    cap.add_argument("--call-scale", metavar="START:STOP:STEP|A,B", help="scale of call volume only (one value pins it)")
+    cap.add_argument("--collectors", metavar="START:STOP|A,B", help="team sizes (default: the scenario's)")
+    cap.add_argument("--sla-target", type=_share, default=0.8, help="share of queries that must be answered within team.query_sla_days (default 0.8)")
+    cap.add_argument("--plan-scale", type=float, help="the plan whose smallest team is sought (default: the largest scale)")
+    cap.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
+    cap.add_argument("--replications", type=_positive, help="replications per level (default: the scenario's)")
+    cap.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
+    cap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
+    cap.add_argument("--out", help="results folder (default: results/<scenario name>-capacity)")
+    cap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    cap.add_argument("--jobs", type=_positive, default=1, help="worker processes (results do not depend on it)")
+    cap.set_defaults(handler=_cmd_capacity)
+
+    kpis = commands.add_parser("kpis", help="receivables KPIs of a ledger as of a date, and their monthly series")
+    _add_ledger_arguments(kpis)
+    kpis.add_argument("--as-of", help="date (YYYY-MM-DD) the KPIs are measured at (default: the latest date in the ledger)")
+    kpis.add_argument("--period", choices=["month", "quarter"], default="month", help="length of the trailing period for DSO, CEI, ...")
+    kpis.add_argument("--json", action="store_true", help='print {"as_of", "kpis", "notes"} as JSON')
+    kpis.set_defaults(handler=_cmd_kpis)
+
+    calibrate = commands.add_parser("calibrate", help="fit a scenario to a ledger; writes the scenario and calibration.md")
+    _add_ledger_arguments(calibrate)
+    calibrate.add_argument("-o", "--output", required=True, help="scenario YAML file to write (calibration.md goes next to it)")
+    calibrate.add_argument("--segments", default="auto", help="auto (credit classes where present) or N behaviour groups")
+    calibrate.add_argument("--name", help="scenario name (default: the output file's stem)")
+    calibrate.add_argument("--seed", type=_non_negative, default=12345, help="seed of the fitting simulations and of the scenario")
+    calibrate.set_defaults(handler=_cmd_calibrate)
 
     fields = commands.add_parser("fields", help="list every scenario field with its default and description")
     fields.add_argument("--markdown", action="store_true", help="print docs/scenario.md")
