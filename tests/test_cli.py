@@ -126,3 +126,19 @@ def test_a_failed_rewrite_keeps_the_previous_results(tmp_path, capsys, monkeypat
         main(args + ["--seed", "77"])
     assert (tmp_path / "kpis.csv").read_text() == before
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_written_ledger_reads_back_without_a_mapping(tmp_path, capsys):
+    import pandas as pd
+
+    from arsim.ledger import read_ledger
+
+    assert _run_cli(["run", str(ROOT / "scenarios/smb.yaml"), *SMALL, "--replications", "1", "--out", str(tmp_path)], capsys)[0] == 0
+    ledger = read_ledger(tmp_path / "invoices.csv.gz")
+    raw = pd.read_csv(tmp_path / "invoices.csv.gz", dtype=str, keep_default_na=False)
+    assert len(ledger) == len(raw) > 0
+    assert ledger["invoice_id"].tolist() == raw["invoice_id"].tolist()
+    assert ledger["amount"].tolist() == raw["amount"].astype(float).tolist()
+    assert ledger["paid_date"].isna().sum() == (raw["paid_date"] == "").sum()
+    assert set(ledger["channel"].dropna()) <= {"paper", "electronic"} and ledger["channel"].notna().all()
+    assert (ledger.loc[ledger["paid_date"].notna(), "paid_date"] >= ledger.loc[ledger["paid_date"].notna(), "invoice_date"]).all()

@@ -171,16 +171,13 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
 
 
 def simulated_invoices(scenario: Scenario, *, window: tuple[pd.Timestamp, pd.Timestamp] | None = None, replications: int = 1) -> pd.DataFrame:
-    """Replications 0..n-1 of a scenario as one canonical ledger with a channel column (customer ids get a
+    """Replications 0..n-1 of a scenario as one canonical ledger (customer ids get a
     replication prefix, so pooled replications look like a bigger book); with `window`, only the invoices
     due in it (as in a cleared-items export)."""
     parts = []
     for replication in range(replications):
         result = simulate(scenario, replication=replication)
         ledger = ledger_from_frames(result.frames, scenario)
-        issued = result.frames["invoice_issued"]
-        ledger["channel"] = np.where(issued["electronic"].to_numpy(dtype=bool), "electronic", "paper")
-        ledger["item_type"] = "Invoice"
         if replications > 1:
             ledger["customer_id"] = f"R{replication}-" + ledger["customer_id"]
             ledger["invoice_id"] = f"R{replication}-" + ledger["invoice_id"]

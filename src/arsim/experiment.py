@@ -30,6 +30,7 @@ from arsim.streams import STREAM_NAMES, STREAMS_VERSION
 
 LEDGER_COLUMNS: tuple[str, ...] = (
     "customer_id", "invoice_id", "invoice_date", "due_date", "amount", "paid_date", "disputed", "written_off", "segment",
+    "channel", "item_type",
 )
 
 
@@ -113,6 +114,8 @@ def ledger_from_frames(frames: dict[str, pd.DataFrame], scenario: Scenario) -> p
         "disputed": ids.isin(disputed),
         "written_off": ids.isin(written),
         "segment": issued["segment"],
+        "channel": np.where(issued["electronic"], "electronic", "paper"),
+        "item_type": "Invoice",
     })
 
 

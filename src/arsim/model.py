@@ -269,7 +269,7 @@ class _Model:
     def _plan_first_days(self, book: Book, scenario: Scenario) -> None:
         """Each order's first payment day and first dunning step, vectorised (they need no simulation state).
 
-        Mirrors `_run_day` and `_last_run_day` exactly, for all orders at once.
+        Mirrors `_run_day` exactly, for all orders at once; a discount taker pays in its last run inside the window.
         """
         orders, customers = book.orders, book.customers
         weekday_run = customers.run_weekday[orders.customer]
@@ -292,17 +292,19 @@ class _Model:
         self.first_decision = decision.tolist()
         self.first_pay_day = run_day(decision).tolist()
 
+        # Steps that would fall before the invoice date are skipped (short terms, or a statement due later).
         segment = customers.segment[orders.customer]
-        self.first_step = []
+        first_step = np.zeros(orders.day.size, dtype=np.int64)
         first_step_day = np.full(orders.day.size, INF)
-        for index, seg in enumerate(scenario.portfolio.segments):
-            offsets = [planned[0] for planned in self.cadences[index]]
-            first = int(np.searchsorted(offsets, -seg.terms_days, side="left"))  # steps before the invoice date are skipped
-            self.first_step.append(first)
-            if first < len(offsets):
-                members = segment == index
-                raw = orders.due_day[members] + offsets[first]
-                first_step_day[members] = raw + forward[(start + raw) % 7]
+        for index in range(len(scenario.portfolio.segments)):
+            offsets = np.array([planned[0] for planned in self.cadences[index]], dtype=np.int64)
+            members = np.flatnonzero(segment == index)
+            first = np.searchsorted(offsets, orders.day[members] - orders.due_day[members], side="left")
+            first_step[members] = first
+            planned = first < offsets.size
+            raw = orders.due_day[members[planned]] + offsets[first[planned]]
+            first_step_day[members[planned]] = raw + forward[(start + raw) % 7]
+        self.first_step = first_step.tolist()
         self.first_step_day = first_step_day.tolist()
 
     # --- scheduling
@@ -376,14 +378,6 @@ class _Model:
             return day + self.forward[(self.start_weekday + day) % 7]
         return day + (weekday - (self.start_weekday + day)) % 7
 
-    def _last_run_day(self, customer: int, t: float) -> int:
-        """The customer's last payment run on or before time t."""
-        day = math.floor(t + _EPS)
-        weekday = self.run_weekday[customer]
-        if weekday < 0:
-            return day - self.backward[(self.start_weekday + day) % 7]
-        return day - ((self.start_weekday + day) - weekday) % 7
-
     # --- orders and invoices
 
     def _order_day(self, value: Any) -> None:
@@ -448,7 +442,7 @@ class _Model:
         inv.write_off_day = due + self.write_off_days
         inv.decision_day = self.first_decision[index]
         inv.pay_day = self.first_pay_day[index]
-        inv.next_step = self.first_step[segment]
+        inv.next_step = self.first_step[index]
         inv.next_step_day = self.first_step_day[index]
 
         self.open_amount[customer] += amount
