@@ -16,7 +16,7 @@ import pytest
 import arsim
 from arsim.calibrate import _fit_lateness, _lognormal_mixture, fit_ledger, simulated_invoices
 from arsim.cli import main
-from arsim.ledger import payment_statistics, read_ledger
+from arsim.ledger import read_ledger
 from arsim.scenario import load_scenario, validate_scenario
 
 

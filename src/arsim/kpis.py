@@ -146,8 +146,15 @@ def month_starts(start_date: pd.Timestamp, start: int, end: int) -> list[int]:
     return [start] + [d for d in days if start < d < end] + [end]
 
 
-def portfolio_kpis(movements: Movements, *, start: int, end: int, start_date: pd.Timestamp) -> dict[str, float]:
-    """Receivables KPIs of DOMAIN.md section 2 for the period [start, end) of a book."""
+def portfolio_kpis(
+    movements: Movements, *, start: int, end: int, start_date: pd.Timestamp, months: float | None = None,
+    countback: tuple[list[float], list[float]] | None = None,
+) -> dict[str, float]:
+    """Receivables KPIs of DOMAIN.md section 2 for the period [start, end) of a book.
+
+    ``months`` is the period's N for CEI (default: its days / 30.44); ``countback`` gives the sales and days of
+    the months to count back over, latest first (default: the calendar months of the period itself).
+    """
     days = end - start
     sales = movements.sales(start, end)
     open_end = movements.open_at(end)
@@ -156,21 +163,22 @@ def portfolio_kpis(movements: Movements, *, start: int, end: int, start_date: pd
     ar_current_end = float(open_end.loc[open_end["due_day"] >= end, "open_amount"].sum())
     dso_days = dso(ar_end, sales, days)
     best = best_possible_dso(ar_current_end, sales, days)
-    bounds = month_starts(start_date, start, end)
-    monthly_sales = [movements.sales(a, b) for a, b in zip(bounds[:-1], bounds[1:])][::-1]
-    month_days = [b - a for a, b in zip(bounds[:-1], bounds[1:])][::-1]
+    if countback is None:
+        bounds = month_starts(start_date, start, end)
+        countback = ([movements.sales(a, b) for a, b in zip(bounds[:-1], bounds[1:])][::-1], [b - a for a, b in zip(bounds[:-1], bounds[1:])][::-1])
     turnover = ar_turnover(sales, ar_beg, ar_end, days=days)
     buckets = aging(open_end["open_amount"], end - open_end["due_day"])
     return {
         "sales": sales,
         "ar_beg": ar_beg,
         "ar_end": ar_end,
+        "ar_current_end": ar_current_end,
         "average_ar": movements.average_balance(start, end),
         "dso": dso_days,
-        "dso_countback": dso_countback(ar_end, monthly_sales, month_days),
+        "dso_countback": dso_countback(ar_end, *countback) if any(countback[0]) else math.nan,
         "best_possible_dso": best,
         "add": average_days_delinquent(dso_days, best),
-        "cei": cei(ar_beg, sales, days / DAYS_PER_MONTH, ar_end, ar_current_end),
+        "cei": cei(ar_beg, sales, days / DAYS_PER_MONTH if months is None else months, ar_end, ar_current_end),
         "pct_past_due": _ratio(ar_end - ar_current_end, ar_end) * 100.0,
         "past_due_amount": ar_end - ar_current_end,
         "ar_turnover": turnover,

@@ -37,19 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arsim.kpis import (
-    AGING_BUCKETS,
-    DAYS_PER_MONTH,
-    Movements,
-    ar_turnover,
-    aging,
-    average_collection_period,
-    average_days_delinquent,
-    best_possible_dso,
-    cei,
-    dso,
-    dso_countback,
-)
+from arsim.kpis import AGING_BUCKETS, DAYS_PER_MONTH, Movements, portfolio_kpis
 
 LEDGER_KPI_KEYS: tuple[str, ...] = (
     "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
@@ -212,11 +200,6 @@ def _movements(invoices: pd.DataFrame, epoch: pd.Timestamp) -> tuple[Movements, 
 
 def _balance_kpis(movements: Movements, *, start: int, end: int, end_ts: pd.Timestamp, epoch: pd.Timestamp, period: str | int) -> dict[str, Any]:
     days = end - start
-    sales = movements.sales(start, end)
-    open_end = movements.open_at(end)
-    ar_end = float(open_end["open_amount"].sum())
-    ar_beg = float(movements.open_at(start)["open_amount"].sum())
-    ar_current_end = float(open_end.loc[open_end["due_day"] >= end, "open_amount"].sum())
     months = {"month": 1.0, "quarter": 3.0}.get(period, days / DAYS_PER_MONTH) if isinstance(period, str) else days / DAYS_PER_MONTH
     step: str | int = period if isinstance(period, int) else "month"
     back_sales, back_days = [], []
@@ -229,25 +212,11 @@ def _balance_kpis(movements: Movements, *, start: int, end: int, end_ts: pd.Time
         if a <= 0:
             break
         back_end = back_start - pd.Timedelta(days=1)
-    dso_days = dso(ar_end, sales, days)
-    best = best_possible_dso(ar_current_end, sales, days)
-    turnover = ar_turnover(sales, ar_beg, ar_end, days=days)
-    buckets = aging(open_end["open_amount"], end - open_end["due_day"])
-    return {
-        "dso": dso_days,
-        "dso_countback": dso_countback(ar_end, back_sales, back_days) if any(back_sales) else math.nan,
-        "best_possible_dso": best,
-        "add": average_days_delinquent(dso_days, best),
-        "cei": cei(ar_beg, sales, months, ar_end, ar_current_end),
-        "pct_past_due": (ar_end - ar_current_end) / ar_end * 100.0 if ar_end else math.nan,
-        "ar_turnover": turnover,
-        "avg_collection_period": average_collection_period(turnover),
-        "sales": sales,
-        "ar_beg": ar_beg,
-        "ar_end": ar_end,
-        "ar_current_end": ar_current_end,
-        **{f"aging_{name}": value for name, value in buckets.items()},
-    }
+    result = portfolio_kpis(movements, start=start, end=end, start_date=epoch, months=months, countback=(back_sales, back_days))
+    return {key: result[key] for key in (
+        "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover", "avg_collection_period",
+        "sales", "ar_beg", "ar_end", "ar_current_end", *(f"aging_{name}" for name in AGING_BUCKETS),
+    )}
 
 
 def _payment_kpis(invoices: pd.DataFrame, *, start_ts: pd.Timestamp, end_ts: pd.Timestamp) -> dict[str, Any]:
