@@ -443,6 +443,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(
+    parser: argparse.ArgumentParser, *, out: str, what: str, set_help: str = "override a field, e.g. team.collectors=4 (repeatable)",
+    jobs_help: str = "worker processes (results do not depend on it)",
+) -> None:
+    """The options every simulating command shares: --seed, --set, --out, --json, --jobs."""
+    parser.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=set_help)
+    parser.add_argument("--out", help=f"results folder (default: {out})")
+    parser.add_argument("--json", action="store_true", help=f"print one JSON object instead of {what}")
+    parser.add_argument("--jobs", type=_positive, default=1, help=jobs_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="arsim", description="Simulate B2B receivables and collections policy.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -454,11 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--precision", type=_precision, default=0.02, help="with --replications auto: target 95%% CI half-width as a share of |mean| (default 0.02)")
     run.add_argument("--precision-kpis", default="dso", metavar="KPI,KPI", help="with --replications auto: KPIs that must reach the precision (default dso)")
     run.add_argument("--max-replications", type=_positive, default=100, help="with --replications auto: stop here even if not precise (default 100)")
-    run.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
-    run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field, e.g. team.collectors=4 (repeatable)")
-    run.add_argument("--out", help="results folder (default: results/<scenario name>)")
-    run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    run.add_argument("--jobs", type=_positive, default=1, help="worker processes (results do not depend on it)")
+    _add_run_options(run, out="results/<scenario name>", what="the table")
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser("validate", help="check a scenario file; runs nothing")
@@ -473,12 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--policy", dest="policies", action="append", default=[], metavar="FILE", help="an alternative policy YAML file (repeatable)")
     compare.add_argument("--variant", dest="variants", action="append", default=[], metavar="'NAME: PATH=VALUE; PATH=VALUE'", help="an alternative made of field changes to the baseline (repeatable)")
     compare.add_argument("--replications", type=_positive, help="paired replications (default: the scenario's)")
-    compare.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
-    compare.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field of every scenario (repeatable)")
     compare.add_argument("--kpis", metavar="KPI,KPI", help="KPIs in the printed table (all are saved)")
-    compare.add_argument("--out", help="results folder (default: results/<scenario name>-compare)")
-    compare.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
-    compare.add_argument("--jobs", type=_positive, default=1, help="worker processes (results do not depend on it)")
+    _add_run_options(compare, out="results/<scenario name>-compare", what="the tables", set_help="override a field of every scenario (repeatable)")
     compare.set_defaults(handler=_cmd_compare, policy=None)
 
     sweep = commands.add_parser("sweep", help="full factorial sweep of scenario fields, mean and 95% CI per cell")
@@ -486,12 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--param", action="append", default=[], required=True, metavar="PATH=V1,V2|START:STOP[:STEP]", help="a field and its values (repeatable; ranges include STOP)")
     sweep.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
     sweep.add_argument("--replications", type=_positive, help="replications per cell (default: the scenario's)")
-    sweep.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
-    sweep.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
     sweep.add_argument("--kpis", metavar="KPI,KPI", help="KPIs in the printed table and chart (default dso,net_cost,query_sla_attainment; all are saved)")
-    sweep.add_argument("--out", help="results folder (default: results/<scenario name>-sweep)")
-    sweep.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    sweep.add_argument("--jobs", type=_positive, default=1, help="worker processes for cells and replications (results do not depend on it)")
+    _add_run_options(sweep, out="results/<scenario name>-sweep", what="the table", jobs_help="worker processes for cells and replications (results do not depend on it)")
     sweep.set_defaults(handler=_cmd_sweep)
 
     cap = commands.add_parser("capacity", help="scale contact volume and team: follow-up work against collector capacity")
@@ -504,11 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--plan-scale", type=float, help="the plan whose smallest team is sought (default: the largest scale)")
     cap.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
     cap.add_argument("--replications", type=_positive, help="replications per level (default: the scenario's)")
-    cap.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
-    cap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="override a field (repeatable)")
-    cap.add_argument("--out", help="results folder (default: results/<scenario name>-capacity)")
-    cap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    cap.add_argument("--jobs", type=_positive, default=1, help="worker processes (results do not depend on it)")
+    _add_run_options(cap, out="results/<scenario name>-capacity", what="the table")
     cap.set_defaults(handler=_cmd_capacity)
 
     kpis = commands.add_parser("kpis", help="receivables KPIs of a ledger as of a date, and their monthly series")

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CHANNELS: tuple[str, ...] = ("email", "call", "letter", "agency")
+DEFAULT_CONTACT_COST: dict[str, float] = {"email": 0.05, "call": 1.0, "letter": 1.5, "agency": 30.0}
 MAX_CONTACT_VOLUME = 4.0
 """Largest contact-volume multiplier: each step can be sent at most four times."""
 """Dunning channels. Email and letter are automated; a call takes a collector's time; agency hands over."""
@@ -105,6 +106,13 @@ class Gamma(_Frozen):
 Distribution = Annotated[Union[Fixed, Exponential, LogNormal, Uniform, Gamma], Field(discriminator="dist")]
 
 
+def _known_channels(names) -> None:
+    """Reject channel keys other than email, call, letter, agency (in any per-channel mapping)."""
+    unknown = sorted(set(names) - set(CHANNELS))
+    if unknown:
+        raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
+
+
 # ---------------------------------------------------------------------------------------------- world
 
 
@@ -168,9 +176,7 @@ class ContactResponse(_Frozen):
         """A file that sets one field of a channel keeps that channel's other defaults (not the generic ones)."""
         if not isinstance(value, dict):
             return value
-        unknown = sorted(set(value) - set(CHANNELS))
-        if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
+        _known_channels(value)
         merged: dict[str, Any] = {name: response.model_dump() for name, response in _default_responses().items()}
         for name, given in value.items():
             merged[name] = {**merged[name], **given} if isinstance(given, dict) else given
@@ -319,19 +325,15 @@ class Money(_Frozen):
     cost_of_capital_per_year: NonNegative = Field(0.08, description="Annual cost of capital tied up in receivables.")
     gross_margin: Probability = Field(0.25, description="Gross margin lost on a refused order.")
     contact_cost: dict[str, NonNegative] = Field(
-        default_factory=lambda: {"email": 0.05, "call": 1.0, "letter": 1.5, "agency": 30.0},
+        default_factory=lambda: dict(DEFAULT_CONTACT_COST),
         description="Out-of-pocket cost per contact by channel (collector time is costed separately).",
     )
 
     @field_validator("contact_cost")
     @classmethod
     def _channels(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(CHANNELS))
-        if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
-        merged = {"email": 0.05, "call": 1.0, "letter": 1.5, "agency": 30.0}
-        merged.update(value)
-        return merged
+        _known_channels(value)
+        return {**DEFAULT_CONTACT_COST, **value}
 
 
 # ---------------------------------------------------------------------------------------------- policy
@@ -371,9 +373,7 @@ class Dunning(_Frozen):
     @field_validator("volume")
     @classmethod
     def _volume_channels(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(CHANNELS))
-        if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
+        _known_channels(value)
         return value
 
     @field_validator("steps")
