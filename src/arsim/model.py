@@ -413,8 +413,8 @@ class _Model:
         open_invoices = self.open_invoices[customer]
         if not open_invoices:
             return False
-        # A customer's invoices are issued in date order with the segment's terms, and a dict keeps insertion
-        # order, so the first open invoice has the oldest due date.
+        # A customer's invoices are issued in date order and their due dates never fall back (net or statement
+        # terms of one segment); a dict keeps insertion order, so the first open invoice is the oldest due.
         oldest = next(iter(open_invoices.values())).due_day
         return on_credit_hold(self.policy.credit, oldest_open_due_day=oldest, today=today)
 
