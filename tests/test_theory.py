@@ -13,7 +13,8 @@ from arsim.scenario import validate_scenario
 from conftest import QUIET_CHANNEL, small_world
 
 
-def test_littles_law_average_ar_equals_daily_sales_times_days_to_collect():
+def littles_law_sides() -> tuple[float, float, float]:
+    """Average AR, daily sales and amount-weighted days to collect over 10 years with contacts off."""
     scenario = small_world(
         portfolio={"segments": [{"name": "all", "customers": 150, "invoices_per_month": 1.5,
                                  "default_probability_per_year": 0.0,
@@ -34,6 +35,11 @@ def test_littles_law_average_ar_equals_daily_sales_times_days_to_collect():
     amounts = issued.loc[paid.index, "amount"]
     days_to_collect = paid - issued.loc[paid.index, "day"]
     weighted_days = float((amounts * days_to_collect).sum() / amounts.sum())
+    return average_ar, daily_sales, weighted_days
+
+
+def test_littles_law_average_ar_equals_daily_sales_times_days_to_collect():
+    average_ar, daily_sales, weighted_days = littles_law_sides()
     assert average_ar == pytest.approx(daily_sales * weighted_days, rel=0.02)
 
 
@@ -70,9 +76,8 @@ def _erlang_world(*, collectors: int, load: float, mean_minutes: float, seed: in
     return validate_scenario(data, source="erlang"), queries_per_day
 
 
-@pytest.mark.parametrize("collectors, load", [(1, 0.6), (3, 0.8)])
-def test_query_wait_matches_erlang_c(collectors, load):
-    mean_minutes = 60.0
+def erlang_c_sides(*, collectors: int, load: float, mean_minutes: float = 60.0) -> dict[str, float]:
+    """Simulated mean wait before service (two seeds pooled) and the Erlang C wait for the realised stream."""
     waits, arrivals, days = [], 0, 0
     for seed in (1, 2):
         scenario, planned_per_day = _erlang_world(collectors=collectors, load=load, mean_minutes=mean_minutes, seed=seed)
@@ -85,10 +90,18 @@ def test_query_wait_matches_erlang_c(collectors, load):
         arrivals += len(raised)
         days += result.total_days - result.warmup_days
     queries_per_day = arrivals / days
-    assert queries_per_day == pytest.approx(planned_per_day, rel=0.03)  # the stream is the one planned
-    simulated = float(np.concatenate(waits).mean())
-    theory = erlang_c_mean_wait(servers=collectors, arrival_rate=queries_per_day, service_rate=1440.0 / mean_minutes)
-    assert simulated == pytest.approx(theory, rel=0.05)
+    return {
+        "queries": arrivals, "queries_per_day": queries_per_day, "planned_per_day": planned_per_day,
+        "simulated": float(np.concatenate(waits).mean()),
+        "theory": erlang_c_mean_wait(servers=collectors, arrival_rate=queries_per_day, service_rate=1440.0 / mean_minutes),
+    }
+
+
+@pytest.mark.parametrize("collectors, load", [(1, 0.6), (3, 0.8)])
+def test_query_wait_matches_erlang_c(collectors, load):
+    sides = erlang_c_sides(collectors=collectors, load=load)
+    assert sides["queries_per_day"] == pytest.approx(sides["planned_per_day"], rel=0.03)  # the stream is the one planned
+    assert sides["simulated"] == pytest.approx(sides["theory"], rel=0.05)
 
 
 def _query_waits(frames) -> "pd.Series":
