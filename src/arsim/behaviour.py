@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 from scipy import special
@@ -71,21 +71,28 @@ def sample(dist: Distribution, rng: np.random.Generator, size: int | tuple[int, 
     raise TypeError(f"unknown distribution {dist!r}")
 
 
-def quantile(dist: Distribution, u: float) -> float:
-    """The value of a distribution at probability u: turns one stored uniform draw into a draw of ``dist``."""
+def quantile_function(dist: Distribution) -> Callable[[float], float]:
+    """The quantile function of a distribution, u -> value: turns one stored uniform draw into a draw of
+    ``dist``. The constants are bound once, as the simulator calls these in its hot path."""
     if isinstance(dist, Fixed):
-        return float(dist.value)
+        value = float(dist.value)
+        return lambda u: value
     if isinstance(dist, Exponential):
-        return -dist.mean * math.log1p(-u)
+        mean = dist.mean
+        return lambda u: -mean * math.log1p(-u)
     if isinstance(dist, LogNormal):
-        if dist.sigma == 0:
-            return dist.median
-        return dist.median * math.exp(dist.sigma * _STANDARD_NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12)))
+        median, sigma = dist.median, dist.sigma
+        if sigma == 0:
+            return lambda u: median
+        inv_cdf = _STANDARD_NORMAL.inv_cdf
+        return lambda u: median * math.exp(sigma * inv_cdf(min(max(u, 1e-12), 1 - 1e-12)))
     if isinstance(dist, Uniform):
-        return dist.low + u * (dist.high - dist.low)
+        low, width = dist.low, dist.high - dist.low
+        return lambda u: low + u * width
     if isinstance(dist, Gamma):
         shape = 1.0 / dist.cv**2
-        return float(special.gammaincinv(shape, u)) * dist.mean / shape
+        scale = dist.mean / shape
+        return lambda u: float(special.gammaincinv(shape, u)) * scale
     raise TypeError(f"unknown distribution {dist!r}")
 
 
@@ -369,6 +376,25 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     return Book(customers=customers, orders=orders, responses=responses, total_days=total_days)
 
 
+def uplift_exposure(pay_probability: float) -> float:
+    """The integral A of the payment hazard a first contact adds: the one that triggers payment with
+    ``pay_probability`` (see uplift_trigger_delay)."""
+    if pay_probability <= 0:
+        return 0.0
+    return -math.log1p(-min(pay_probability, 1 - 1e-12))
+
+
+def trigger_delay(exposure_total: float, decay_days: float, u: float) -> float:
+    """Days until a hazard A/decay x exp(-t/decay) with integral A = ``exposure_total`` first fires, by
+    inversion of one uniform draw u; inf if it never does."""
+    if exposure_total <= 0:
+        return math.inf
+    exposure = -math.log1p(-u)
+    if exposure >= exposure_total:
+        return math.inf
+    return -decay_days * math.log1p(-exposure / exposure_total)
+
+
 def uplift_trigger_delay(*, pay_probability: float, fatigue_factor: float, decay_days: float, u: float) -> float:
     """Days from a contact until it triggers payment, or inf if it does not.
 
@@ -377,10 +403,4 @@ def uplift_trigger_delay(*, pay_probability: float, fatigue_factor: float, decay
     the fatigue factor. Sampling the first event of that hazard by inversion needs one uniform draw. Hazards
     of several contacts add up, which is exactly the minimum of their separately drawn trigger times.
     """
-    if pay_probability <= 0 or fatigue_factor <= 0:
-        return math.inf
-    total = -math.log1p(-min(pay_probability, 1 - 1e-12)) * fatigue_factor
-    exposure = -math.log1p(-u)
-    if exposure >= total:
-        return math.inf
-    return -decay_days * math.log1p(-exposure / total)
+    return trigger_delay(uplift_exposure(pay_probability) * max(fatigue_factor, 0.0), decay_days, u)

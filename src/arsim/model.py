@@ -18,7 +18,8 @@ import gc
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from itertools import islice
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,15 +31,16 @@ from arsim.behaviour import (
     R_CALL_MINUTES, R_CREDIT_NOTE, R_CREDIT_SHARE, R_DISPUTE_MINUTES, R_EXTERNAL_DAYS,
     R_FOLLOWUP_MINUTES, R_FOLLOWUP_UPLIFT, R_OUTCOME, R_PLAN, R_PROMISE_DAYS, R_PROMISE_KEPT, R_QUERY_MINUTES,
     R_REACH, R_REPLY_DELAY, R_RESUME, R_SEND, R_UPLIFT, SLOT_DEDUCTION, SLOT_ERROR_DISPUTE, Book, contact_slot, draw_book,
-    quantile, uplift_trigger_delay,
+    quantile_function, trigger_delay, uplift_exposure, uplift_trigger_delay,
 )
 from arsim.policy import (
-    TASK_KINDS, credit_limit, discount_eligible, on_credit_hold, order_fits_limit, penalty_charge, planned_contacts,
+    TASK_KINDS, credit_hold_cutoff, credit_limit, discount_eligible, order_fits_limit, penalty_charge, planned_contacts,
     worklist_key,
 )
 from arsim.scenario import Scenario, Team
 
 INF = math.inf
+TASK_RANK = {kind: rank for rank, kind in enumerate(TASK_KINDS)}
 MINUTES_PER_DAY = 1440.0
 _EPS = 1e-9
 
@@ -50,8 +52,8 @@ class SimulationResult:
     frames: dict[str, pd.DataFrame]
     warmup_days: int
     total_days: int
-    events: int  # events scheduled: day-agenda entries plus SimPy timeouts (for the speed benchmark)
-    simpy_events: int  # of which SimPy timeouts
+    events: int  # model events processed: orders, invoice wake-ups, day-agenda calls, timed callbacks (for benchmarks)
+    simpy_events: int  # SimPy timeouts processed, the daily ticks included
     orders: int
     open_amount_end: float  # receivables still open when the run ended, from the model's own state
 
@@ -107,9 +109,9 @@ class _Invoice:
     """The mutable state of one open invoice (slotted: there are hundreds of thousands)."""
 
     __slots__ = (
-        "index", "customer", "segment", "amount", "open_amount", "invoice_day", "due_day", "decision_day",
+        "index", "customer", "segment", "amount", "open_amount", "due_day", "decision_day",
         "release_day", "pay_day", "holds", "dispute_open", "closed", "next_step", "next_step_day", "contacts",
-        "version", "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid",
+        "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid",
     )
 
 
@@ -152,7 +154,7 @@ class _Team:
         while self.idle and self.worklist:
             task = heapq.heappop(self.worklist)[2]
             if task.invoice.closed:
-                self.done_sink.append(rec.TaskDone(now, task.task_id, False))
+                self.done_sink.append((now, task.task_id, False))  # rec.TaskDone
                 continue
             self._work(self.idle.pop(), task, now, end)
 
@@ -172,8 +174,8 @@ class _Team:
     def _finished(self, value: Any) -> None:
         collector, task, started = value
         now = self.model.env.now
-        self.work_sink.append(rec.Work(collector, task.task_id, task.kind, started, now))
-        self.done_sink.append(rec.TaskDone(now, task.task_id, True))
+        self.work_sink.append((collector, task.task_id, task.kind, started, now))  # rec.Work
+        self.done_sink.append((now, task.task_id, True))  # rec.TaskDone
         self.idle.append(collector)
         task.on_done(task, now)
         self._dispatch()
@@ -181,7 +183,7 @@ class _Team:
     def _paused(self, value: Any) -> None:
         collector, task, started = value
         now = self.model.env.now
-        self.work_sink.append(rec.Work(collector, task.task_id, task.kind, started, now))
+        self.work_sink.append((collector, task.task_id, task.kind, started, now))  # rec.Work
         task.remaining_minutes = max(0.0, task.remaining_minutes - (now - started) * MINUTES_PER_DAY)
         self.model.at(self.calendar.next_start(now), self._resumed, (collector, task))
 
@@ -206,10 +208,14 @@ class _Model:
         self.book = book
         self.env = simpy.Environment()
         self.recorder = rec.Recorder()
-        self.events = 0  # everything scheduled: agenda entries and SimPy timeouts
+        self.events = 0  # model events processed (see SimulationResult)
         self.simpy_events = 0
-        self.agenda: dict[int, list[tuple[Callable[[Any], None], Any]]] = {}
-        self.agenda_closed = -1  # the last day whose agenda has run
+        self.total_days = book.total_days
+        # The day agenda: for each day, the invoices due a wake-up and the other whole-day calls. A day's lists
+        # are dropped once the day has run (set to None), and nothing is scheduled on or after total_days.
+        self.wakes: list[list[_Invoice] | None] = [[] for _ in range(book.total_days)]
+        self.calls: list[list[tuple[Callable[[Any], None], Any]] | None] = [[] for _ in range(book.total_days)]
+        self.day_closed = -1  # the last day whose agenda has run
         policy = scenario.policy
         self.policy = policy
         self.collectors = scenario.team.collectors
@@ -223,7 +229,16 @@ class _Model:
         self.segment_names = [s.name for s in segments]
         self.responses = [s.contact_response for s in segments]
         self.channel_response = [dict(s.contact_response.channels) for s in segments]
-        self.cadences = cadences(scenario)  # per segment: (day from due, channel, step, response slot, send probability)
+        self.cadences = cadences(scenario)  # per segment: its planned contacts
+        # Quantile functions (uniform draw -> value) of the distributions drawn during the run.
+        self.reply_delay_days = [quantile_function(r.reply_delay_days) for r in self.responses]
+        self.promise_days = [quantile_function(r.promise_days) for r in self.responses]
+        self.resume_days = [quantile_function(r.resume_days) for r in self.responses]
+        minutes = scenario.team.minutes
+        self.call_minutes, self.query_minutes = quantile_function(minutes.call), quantile_function(minutes.query)
+        self.dispute_minutes, self.followup_minutes = quantile_function(minutes.dispute), quantile_function(minutes.promise_followup)
+        self.dispute_external_days = quantile_function(scenario.team.dispute_external_days)
+        self.credit_note_share = quantile_function(scenario.disputes.credit_note_share)
 
         customers = book.customers
         self.cust_segment = customers.segment.tolist()
@@ -253,6 +268,7 @@ class _Model:
         self.min_days_between_contacts = policy.dunning.min_days_between_contacts
         self.offers_discount = policy.discount.percent > 0
         self.charges_penalty = policy.penalty.interest_percent_per_month > 0 or policy.penalty.fee > 0
+        self.offers_plans = policy.payment_plan.enabled
         self._plan_first_days(book, scenario)
 
         self.team = _Team(self, collectors=self.collectors, calendar=ShiftCalendar(scenario.team, start_weekday=self.start_weekday), key=worklist_key(policy.worklist_rule))
@@ -260,7 +276,7 @@ class _Model:
         self.query_ids = 0
         self.dispute_ids = 0
         sink = self.recorder.sink
-        self.issued, self.refusals, self.payments = sink(rec.InvoiceIssued), sink(rec.OrderRefused), sink(rec.Payment)
+        self.refusals, self.payments = sink(rec.OrderRefused), sink(rec.Payment)
         self.write_offs, self.contacts, self.skips = sink(rec.WriteOff), sink(rec.Contact), sink(rec.ContactSkipped)
         self.queries_raised, self.queries_answered = sink(rec.QueryRaised), sink(rec.QueryAnswered)
         self.disputes_opened, self.disputes_resolved = sink(rec.DisputeOpened), sink(rec.DisputeResolved)
@@ -297,7 +313,7 @@ class _Model:
         first_step = np.zeros(orders.day.size, dtype=np.int64)
         first_step_day = np.full(orders.day.size, INF)
         for index in range(len(scenario.portfolio.segments)):
-            offsets = np.array([planned[0] for planned in self.cadences[index]], dtype=np.int64)
+            offsets = np.array([planned.day for planned in self.cadences[index]], dtype=np.int64)
             members = np.flatnonzero(segment == index)
             first = np.searchsorted(offsets, orders.day[members] - orders.due_day[members], side="left")
             first_step[members] = first
@@ -306,65 +322,117 @@ class _Model:
             first_step_day[members[planned]] = raw + forward[(start + raw) % 7]
         self.first_step = first_step.tolist()
         self.first_step_day = first_step_day.tolist()
+        # The first wake-up, as _plan_wake would set it on a fresh invoice (no holds, no plan).
+        write_off_day = orders.due_day + scenario.policy.write_off_days_past_due
+        first_wake = np.minimum(np.minimum(self.first_pay_day, first_step_day), write_off_day)
+        self.first_wake = np.maximum(first_wake, orders.day).tolist()
 
     # --- scheduling
 
     def at(self, when: float, callback: Callable[[Any], None], value: Any) -> None:
-        """Call ``callback(value)`` at simulation time ``when`` (never in the past).
+        """Call ``callback(value)`` at simulation time ``when`` (never in the past; never at or after the end).
 
-        Most events fall on whole days (payments, dunning steps, write-offs). Those go into a day agenda:
-        one SimPy event per day runs that day's list in the order it was filled, which costs a fraction of
-        a SimPy event each. Events at other times (collectors' work, replies) are SimPy timeouts.
+        Most events fall on whole days (payments, dunning steps, write-offs). Those go into the day agenda,
+        which one SimPy event a day runs, at a fraction of a SimPy event's cost each. Events at other times
+        (collectors' work, replies) are SimPy timeouts.
         """
+        if when >= self.total_days:
+            return  # the run ends first
         now = self.env.now
         if when < now:
             when = now
-        self.events += 1
         day = int(when)
-        if day == when and day > self.agenda_closed:
-            bucket = self.agenda.get(day)
-            if bucket is None:
-                bucket = self.agenda[day] = []
-                Timeout(self.env, day - now, day).callbacks.append(self._run_agenda)
-                self.simpy_events += 1
-            bucket.append((callback, value))
+        if day == when and day > self.day_closed:
+            self.calls[day].append((callback, value))
         else:
             Timeout(self.env, when - now, (callback, value)).callbacks.append(self._fire)
-            self.simpy_events += 1
 
-    @staticmethod
-    def _fire(event: simpy.Event) -> None:
+    def _fire(self, event: simpy.Event) -> None:
+        self.events += 1
+        self.simpy_events += 1
         callback, value = event.value
         callback(value)
 
-    def _run_agenda(self, event: simpy.Event) -> None:
+    def _tick(self, event: simpy.Event) -> None:
+        """Run one day's agenda: calls and invoice wake-ups, then the day's orders, then whatever those added.
+
+        Handlers may add to today's lists while they run (a same-day follow-up runs today), so each list is
+        walked by index until nothing is left. Payments come before orders, as cash is applied before the
+        day's orders are checked against credit.
+        """
         day = event.value
-        bucket = self.agenda[day]
-        index = 0
-        while index < len(bucket):  # the list may grow while it runs: same-day follow-ups run today
-            callback, value = bucket[index]
-            callback(value)
-            index += 1
-        del self.agenda[day]
-        self.agenda_closed = day
+        calls, wakes = self.calls[day], self.wakes[day]
+        called = woken = 0
+        orders_done = False
+        orders = 0
+        wake = self._wake
+        while True:
+            while called < len(calls):
+                callback, value = calls[called]
+                called += 1
+                callback(value)
+            if woken < len(wakes):
+                for inv in islice(wakes, woken, None):  # a list iterator also yields what is appended meanwhile
+                    if inv.wake_at == day and not inv.closed:  # otherwise a stale wake-up: the invoice moved on
+                        wake(inv, day)
+                woken = len(wakes)
+                continue
+            if called < len(calls):
+                continue
+            if orders_done:
+                break
+            orders = self._orders(day)
+            orders_done = True
+        self.events += called + woken + orders
+        self.calls[day] = self.wakes[day] = None
+        self.day_closed = day
+        self.simpy_events += 1
+        if day + 1 < self.total_days:
+            Timeout(self.env, 1, day + 1).callbacks.append(self._tick)
 
     def run(self) -> SimulationResult:
-        if self.order_day:
-            self.at(self.order_day[0], self._order_day, None)
-        gc.collect()
-        gc.freeze()
-        gc.disable()  # about half of a large run's time would go to the cycle collector, which finds nothing
+        # The cycle collector is off while the events run: a large run allocates millions of objects that it
+        # would scan again and again and find nothing to free (about half the run time otherwise).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            self.env.run(until=self.book.total_days)
+            if self.total_days > 0:
+                Timeout(self.env, 0, 0).callbacks.append(self._tick)
+            self.env.run(until=self.total_days)
             frames = self.recorder.frames()
+            frames[rec.table_name(rec.InvoiceIssued)] = self._issued_table()
         finally:
-            gc.enable()
-            gc.unfreeze()
-        return SimulationResult(
+            if collecting:
+                gc.enable()
+        result = SimulationResult(
             frames=frames, warmup_days=self.scenario.run.warmup_days,
-            total_days=self.book.total_days, events=self.events, simpy_events=self.simpy_events, orders=len(self.order_day),
+            total_days=self.total_days, events=self.events, simpy_events=self.simpy_events,
+            orders=len(self.order_day),
             open_amount_end=sum(inv.open_amount for invoices in self.open_invoices for inv in invoices.values()),
         )
+        # The team and its tasks point back at the model. Cutting that cycle lets reference counting free the
+        # whole replication as soon as the caller drops the model, instead of leaving it to the cycle collector.
+        self.team = None
+        return result
+
+    def _issued_table(self) -> pd.DataFrame:
+        """The invoices issued: every order but the refused ones, with fields all drawn before the run.
+
+        Built from the order arrays at the end rather than appended one record per invoice in the hot path;
+        the same typed table the recorder would make (rec.InvoiceIssued).
+        """
+        orders, customers = self.book.orders, self.book.customers
+        issued = np.ones(orders.day.size, dtype=bool)
+        issued[[refusal[2] for refusal in self.refusals]] = False  # rec.OrderRefused.order_id
+        index = np.flatnonzero(issued)
+        owner = orders.customer[index]
+        names = np.array(self.segment_names, dtype=object)
+        return pd.DataFrame({
+            "day": orders.day[index].astype(np.int64), "customer_id": owner.astype(np.int64), "invoice_id": index.astype(np.int64),
+            "segment": pd.Categorical(names[customers.segment[owner]]), "amount": orders.amount[index].astype(np.float64),
+            "due_day": orders.due_day[index].astype(np.int64), "electronic": customers.electronic[owner].astype(np.bool_),
+            "error": orders.error[index].astype(np.bool_),
+        }, columns=list(rec.InvoiceIssued._fields))
 
     # --- calendar helpers
 
@@ -380,43 +448,38 @@ class _Model:
 
     # --- orders and invoices
 
-    def _order_day(self, value: Any) -> None:
-        """Process all orders dated today (one event a day instead of one an order)."""
-        days = self.order_day
-        today = days[self.next_order]
-        index = self.next_order
+    def _orders(self, today: int) -> int:
+        """Process all orders dated today, in order: refused by a credit rule, or invoiced. Returns how many."""
+        hold_cutoff = credit_hold_cutoff(self.policy.credit, today=today)
+        check_hold = hold_cutoff > -INF
+        days, customers, amounts = self.order_day, self.order_customer, self.order_amount
+        first = index = self.next_order
         count = len(days)
         while index < count and days[index] == today:
-            self._order(index, today)
+            customer, amount = customers[index], amounts[index]
+            if self.refused[customer]:
+                reason = "approval"
+            elif check_hold and self._oldest_open_due(customer) < hold_cutoff:
+                reason = "credit_hold"
+            elif not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
+                reason = "credit_limit"
+            else:
+                reason = None
+                self._issue(index, customer, amount, today)
+            if reason is not None:
+                self.refusals.append(rec.OrderRefused(today, customer, index, amount, reason))
             index += 1
         self.next_order = index
-        if index < count:
-            self.at(days[index], self._order_day, None)
+        return index - first
 
-    def _order(self, index: int, today: int) -> None:
-        customer = self.order_customer[index]
-        amount = self.order_amount[index]
-        credit = self.policy.credit
-        reason = None
-        if self.refused[customer]:
-            reason = "approval"
-        elif credit.hold_days_past_due is not None and self._on_hold(customer, today):
-            reason = "credit_hold"
-        elif not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
-            reason = "credit_limit"
-        if reason is not None:
-            self.refusals.append(rec.OrderRefused(today, customer, index, amount, reason))
-            return
-        self._issue(index, customer, amount, today)
-
-    def _on_hold(self, customer: int, today: int) -> bool:
+    def _oldest_open_due(self, customer: int) -> float:
+        """The earliest due day among the customer's open invoices (inf if none is open)."""
         open_invoices = self.open_invoices[customer]
         if not open_invoices:
-            return False
+            return INF
         # A customer's invoices are issued in date order and their due dates never fall back (net or statement
         # terms of one segment); a dict keeps insertion order, so the first open invoice is the oldest due.
-        oldest = next(iter(open_invoices.values())).due_day
-        return on_credit_hold(self.policy.credit, oldest_open_due_day=oldest, today=today)
+        return next(iter(open_invoices.values())).due_day
 
     def _issue(self, index: int, customer: int, amount: float, today: int) -> None:
         segment = self.cust_segment[customer]
@@ -426,16 +489,13 @@ class _Model:
         inv.segment = segment
         inv.amount = amount
         inv.open_amount = amount
-        inv.invoice_day = today
         inv.due_day = due = self.order_due[index]
         inv.release_day = -INF
         inv.holds = 0
         inv.dispute_open = False
         inv.closed = False
         inv.contacts = 0
-        inv.version = 0
-        inv.wake_at = INF
-        inv.error = error = self.order_error[index]
+        inv.error = self.order_error[index]
         inv.deduction_share = self.order_deduction[index]
         inv.on_plan = False
         inv.discount_paid = False
@@ -444,21 +504,23 @@ class _Model:
         inv.pay_day = self.first_pay_day[index]
         inv.next_step = self.first_step[index]
         inv.next_step_day = self.first_step_day[index]
+        inv.wake_at = wake = self.first_wake[index]  # what _plan_wake would give, worked out for all orders at once
+        if wake < self.total_days:
+            self.wakes[int(wake)].append(inv)
 
         self.open_amount[customer] += amount
         self.open_invoices[customer][index] = inv
-        # Hot-path records are appended as plain tuples in their record type's field order (rec.InvoiceIssued).
-        self.issued.append((today, customer, index, self.segment_names[segment], amount, due, self.electronic[customer], error))
         dispute_day = self.order_error_dispute[index]
         if dispute_day < INF:
             self.at(dispute_day, self._dispute_event, (inv, "invoice_error", SLOT_ERROR_DISPUTE))
-        self._plan_wake(inv)
 
     def _plan_wake(self, inv: _Invoice) -> None:
         """Give the invoice one wake-up at the earliest of payment, next step and write-off.
 
-        If the pending wake-up is already at that time it stands; otherwise the version moves on, so the
-        pending one is ignored when it fires.
+        If the pending wake-up is already at that time it stands. Otherwise the invoice goes on the new day's
+        wake-up list and ``wake_at`` moves, so the entry on the old day is stale and skipped when that day
+        runs (cancel by checking state, never by removing entries). All three times are whole days: payment
+        runs, dunning steps and write-offs fall on dates.
         """
         when = INF
         if not inv.on_plan:
@@ -469,17 +531,23 @@ class _Model:
                 when = inv.write_off_day
         if when == inv.wake_at:
             return
-        inv.version += 1
         inv.wake_at = when
-        if when < INF:
-            self.at(when, self._wake, (inv, inv.version))
-
-    def _wake(self, value: Any) -> None:
-        inv, version = value
-        if inv.closed or version != inv.version:
+        if when >= self.total_days:  # never, or after the run ends
             return
+        day = int(when)
+        if day > self.day_closed:
+            self.wakes[day].append(inv)
+        else:  # that day's agenda has run (a collector's call ended later in the day): wake up now instead
+            self.at(self.env.now, self._late_wake, (inv, when))
+
+    def _late_wake(self, value: Any) -> None:
+        inv, when = value
+        if inv.wake_at == when and not inv.closed:
+            self._wake(inv, self.env.now)
+
+    def _wake(self, inv: _Invoice, now: float) -> None:
+        """The invoice's wake-up: pay, write off, or take the next dunning step, whichever is due."""
         inv.wake_at = INF  # this wake-up is used up
-        now = self.env.now
         if inv.holds == 0 and inv.pay_day <= now + _EPS:
             self._pay(inv, now)
             return
@@ -499,7 +567,7 @@ class _Model:
     # --- money movements
 
     def _pay(self, inv: _Invoice, now: float) -> None:
-        day = int(round(now))
+        day = round(now)
         policy = self.policy
         settled = inv.open_amount
         kind = "full" if settled == inv.amount else "remainder"
@@ -508,7 +576,7 @@ class _Model:
             settled = inv.open_amount * (1.0 - inv.deduction_share)
             kind = "short"
         discount = 0.0
-        if self.offers_discount and not inv.discount_paid and discount_eligible(policy.discount, invoice_day=inv.invoice_day, paid_day=day):
+        if self.offers_discount and not inv.discount_paid and discount_eligible(policy.discount, invoice_day=self.order_day[inv.index], paid_day=day):
             discount = settled * policy.discount.percent / 100.0
             inv.discount_paid = True
         days_late = day - inv.due_day
@@ -517,12 +585,12 @@ class _Model:
             penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share
         closes = not short
         self.payments.append((day, inv.customer, inv.index, settled - discount, discount, penalty, closes, kind))  # rec.Payment
-        self._reduce(inv, settled)
         if short:
+            self._reduce(inv, settled)
             self._open_dispute(inv, now, "deduction", SLOT_DEDUCTION)
             self._plan_wake(inv)
         else:
-            self._finish(inv)
+            self._finish(inv)  # settles the whole open amount
 
     def _reduce(self, inv: _Invoice, amount: float) -> None:
         inv.open_amount -= amount
@@ -530,7 +598,6 @@ class _Model:
 
     def _finish(self, inv: _Invoice) -> None:
         inv.closed = True
-        inv.version += 1
         if inv.open_amount != 0.0:  # float remainder of partial settlements
             self.open_amount[inv.customer] -= inv.open_amount
             inv.open_amount = 0.0
@@ -544,21 +611,18 @@ class _Model:
     # --- dunning
 
     def _step(self, inv: _Invoice, now: float) -> None:
-        cadence = self.cadences[inv.segment]
-        _, channel, step, slot, send_probability = cadence[inv.next_step]
-        following = inv.next_step + 1
-        if channel == "agency":
-            following = len(cadence)  # the agency takes over; our own dunning ends
-        inv.next_step = following
-        if following < len(cadence):
-            raw = inv.due_day + cadence[following][0]
+        planned = self.cadences[inv.segment][inv.next_step]
+        channel = planned.channel
+        if planned.following >= 0:
+            inv.next_step = planned.following
+            raw = inv.due_day + planned.following_day
             inv.next_step_day = raw + self.forward[(self.start_weekday + raw) % 7]
         else:
             inv.next_step_day = INF
         row = None
-        if send_probability < 1.0:
-            row = self.book.responses[slot][inv.index].tolist()
-            if row[R_SEND] >= send_probability:
+        if planned.send_probability < 1.0:
+            row = self.book.responses[planned.slot][inv.index].tolist()
+            if row[R_SEND] >= planned.send_probability:
                 return  # this contact is not in the plan for this invoice
         customer = inv.customer
         if inv.dispute_open:
@@ -569,58 +633,56 @@ class _Model:
             return
         self.last_contact[customer] = now
         if row is None:
-            row = self.book.responses[slot][inv.index].tolist()
+            row = self.book.responses[planned.slot][inv.index].tolist()
         if channel == "call":
-            minutes = quantile(self.scenario.team.minutes.call, row[R_CALL_MINUTES])
-            self._task("call", inv, now, minutes, self._call_done, (step, slot, row))
+            minutes = self.call_minutes(row[R_CALL_MINUTES])
+            self._task("call", inv, now, minutes, self._call_done, (planned, row))
             return
-        self._contact(inv, step, slot, channel, now, row)
+        self._contact(inv, planned, now, row)
 
     def _call_done(self, task: _Task, now: float) -> None:
-        step, slot, row = task.payload
-        self._contact(task.invoice, step, slot, "call", now, row)
+        planned, row = task.payload
+        self._contact(task.invoice, planned, now, row)
         if not task.invoice.closed:
             self._plan_wake(task.invoice)
 
-    def _contact(self, inv: _Invoice, step: int, slot: int, channel: str, now: float, row: list[float]) -> None:
+    def _contact(self, inv: _Invoice, planned: _Planned, now: float, row: list[float]) -> None:
         """A contact was made: record it and draw the customer's reaction (the caller plans the wake-up)."""
-        response = self.channel_response[inv.segment][channel]
-        reached = row[R_REACH] < response.reach_probability
-        self.contacts.append((now, inv.customer, inv.index, channel, step, reached))  # rec.Contact
+        reached = row[R_REACH] < planned.reach_probability
+        self.contacts.append((now, inv.customer, inv.index, planned.channel, planned.step, reached))  # rec.Contact
         if not reached or inv.closed:
             return
         inv.contacts += 1
         behaviour = self.responses[inv.segment]
-        query, promise = response.query_probability, response.promise_probability
-        dispute = response.dispute_probability * (self.scenario.invoicing.error_dispute_multiplier if inv.error else 1.0)
-        dispute = min(dispute, 1.0 - query - promise)
         outcome = row[R_OUTCOME]
-        if outcome < query:
-            self.at(now + quantile(behaviour.reply_delay_days, row[R_REPLY_DELAY]), self._query_raised, (inv, row))
-        elif outcome < query + promise:
-            promised = now + quantile(behaviour.promise_days, row[R_PROMISE_DAYS])
-            self.promises.append(rec.PromiseMade(now, inv.customer, inv.index, self._run_day(inv.customer, promised)))
-            if row[R_PROMISE_KEPT] < behaviour.promise_keep_probability:
-                self._set_decision(inv, promised)
+        if outcome < planned.promise_below:
+            if outcome < planned.query_below:
+                self.at(now + self.reply_delay_days[inv.segment](row[R_REPLY_DELAY]), self._query_raised, (inv, row))
             else:
-                self.at(self._run_day(inv.customer, promised) + 1, self._promise_broken, (inv, row))
-        elif outcome < query + promise + dispute:
-            self.at(now + quantile(behaviour.reply_delay_days, row[R_REPLY_DELAY]), self._dispute_event, (inv, "contact", slot))
-        delay = uplift_trigger_delay(
-            pay_probability=response.pay_probability, fatigue_factor=behaviour.fatigue ** (inv.contacts - 1),
-            decay_days=behaviour.decay_days, u=row[R_UPLIFT],
-        )
+                promised = now + self.promise_days[inv.segment](row[R_PROMISE_DAYS])
+                self.promises.append(rec.PromiseMade(now, inv.customer, inv.index, self._run_day(inv.customer, promised)))
+                if row[R_PROMISE_KEPT] < behaviour.promise_keep_probability:
+                    self._set_decision(inv, promised)
+                else:
+                    self.at(self._run_day(inv.customer, promised) + 1, self._promise_broken, (inv, row))
+        elif outcome < (planned.dispute_below_error if inv.error else planned.dispute_below):
+            self.at(now + self.reply_delay_days[inv.segment](row[R_REPLY_DELAY]), self._dispute_event, (inv, "contact", planned.slot))
+        exposure = planned.uplift_exposure
+        if inv.contacts > 1:
+            exposure *= behaviour.fatigue ** (inv.contacts - 1)
+        delay = trigger_delay(exposure, behaviour.decay_days, row[R_UPLIFT])
         if delay < INF:
             self._set_decision(inv, now + delay)
-        plan = self.policy.payment_plan
-        if channel == "call" and plan.enabled and now - inv.due_day >= plan.min_days_past_due and row[R_PLAN] < plan.acceptance_probability:
-            self._start_plan(inv, now)
+        if self.offers_plans and planned.channel == "call":
+            plan = self.policy.payment_plan
+            if now - inv.due_day >= plan.min_days_past_due and row[R_PLAN] < plan.acceptance_probability:
+                self._start_plan(inv, now)
 
     def _promise_broken(self, value: Any) -> None:
         inv, row = value
         if inv.closed:
             return
-        minutes = quantile(self.scenario.team.minutes.promise_followup, row[R_FOLLOWUP_MINUTES])
+        minutes = self.followup_minutes(row[R_FOLLOWUP_MINUTES])
         self._task("promise_followup", inv, self.env.now, minutes, self._followup_done, row)
 
     def _followup_done(self, task: _Task, now: float) -> None:
@@ -670,14 +732,14 @@ class _Model:
         self.task_ids += 1
         task.task_id = self.task_ids
         task.kind = kind
-        task.rank = TASK_KINDS.index(kind)
+        task.rank = TASK_RANK[kind]
         task.invoice = inv
         task.created = now
         task.started = None
         task.remaining_minutes = minutes
         task.on_done = on_done
         task.payload = payload
-        self.tasks_created.append(rec.TaskCreated(now, task.task_id, kind, inv.index))
+        self.tasks_created.append((now, task.task_id, kind, inv.index))  # rec.TaskCreated
         self.team.add(task)
 
     def _query_raised(self, value: Any) -> None:
@@ -688,7 +750,7 @@ class _Model:
         self.query_ids += 1
         self.queries_raised.append(rec.QueryRaised(now, self.query_ids, inv.customer, inv.index))
         inv.holds += 1
-        minutes = quantile(self.scenario.team.minutes.query, row[R_QUERY_MINUTES])
+        minutes = self.query_minutes(row[R_QUERY_MINUTES])
         self._task("query", inv, now, minutes, self._query_answered, (self.query_ids, row))
 
     def _query_answered(self, task: _Task, now: float) -> None:
@@ -708,12 +770,12 @@ class _Model:
         self.disputes_opened.append(rec.DisputeOpened(now, self.dispute_ids, inv.customer, inv.index, cause, inv.open_amount))
         inv.dispute_open = True
         inv.holds += 1
-        minutes = quantile(self.scenario.team.minutes.dispute, row[R_DISPUTE_MINUTES])
+        minutes = self.dispute_minutes(row[R_DISPUTE_MINUTES])
         self._task("dispute", inv, now, minutes, self._dispute_worked, (self.dispute_ids, cause, row))
         self._plan_wake(inv)  # payment is held now: the wake-up moves to the next step or the write-off
 
     def _dispute_worked(self, task: _Task, now: float) -> None:
-        external = quantile(self.scenario.team.dispute_external_days, task.payload[2][R_EXTERNAL_DAYS])
+        external = self.dispute_external_days(task.payload[2][R_EXTERNAL_DAYS])
         self.at(now + external, self._dispute_resolved, (task.invoice, task.payload))
 
     def _dispute_resolved(self, value: Any) -> None:
@@ -726,7 +788,7 @@ class _Model:
                 if row[R_CREDIT_NOTE] < rules.deduction_valid_probability:
                     credited = inv.open_amount
             elif row[R_CREDIT_NOTE] < rules.credit_note_probability:
-                credited = inv.open_amount * quantile(rules.credit_note_share, row[R_CREDIT_SHARE])
+                credited = inv.open_amount * self.credit_note_share(row[R_CREDIT_SHARE])
         self.disputes_resolved.append(rec.DisputeResolved(now, dispute_id, credited))
         inv.dispute_open = False
         if credited > 0:
@@ -741,25 +803,61 @@ class _Model:
         inv.holds -= 1
         if inv.closed:
             return
-        resume = now + quantile(self.responses[inv.segment].resume_days, u_resume)
+        resume = now + self.resume_days[inv.segment](u_resume)
         if resume > inv.release_day:
             inv.release_day = resume
         inv.pay_day = self._run_day(inv.customer, max(inv.decision_day, inv.release_day))
         self._plan_wake(inv)
 
 
-def cadences(scenario: Scenario) -> list[list[tuple[int, str, int, int, float]]]:
+class _Planned(NamedTuple):
+    """One planned contact of a segment's cadence, with its customer-response thresholds worked out once.
+
+    A contact's outcome is one uniform draw u: u < query_below is a query, then a promise below
+    promise_below, then a dispute below dispute_below (dispute_below_error for an invoice with an error).
+    """
+
+    day: int  # days from the due date
+    channel: str
+    step: int
+    slot: int  # response slot (behaviour.contact_slot)
+    send_probability: float
+    reach_probability: float
+    query_below: float
+    promise_below: float
+    dispute_below: float
+    dispute_below_error: float
+    uplift_exposure: float  # the first contact's payment-hazard integral (behaviour.uplift_exposure)
+    following: int  # index of the next planned contact, -1 if none (an agency hand-over ends our dunning)
+    following_day: int  # its day from the due date
+
+
+def cadences(scenario: Scenario) -> list[list[_Planned]]:
     """Each segment's planned contacts with their response slots, contact volume applied."""
     dunning = scenario.policy.dunning
+    multiplier = scenario.invoicing.error_dispute_multiplier
     plans = []
     for segment in scenario.portfolio.segments:
         planned = planned_contacts(scenario.cadence_for(segment.name), volume=dunning.volume, repeat_gap_days=dunning.repeat_gap_days)
-        plans.append([(c.day, c.channel, c.step, contact_slot(c.step, c.repeat), c.send_probability) for c in planned])
+        channels = segment.contact_response.channels
+        plan = []
+        for index, c in enumerate(planned):
+            response = channels[c.channel]
+            following = index + 1 if index + 1 < len(planned) and c.channel != "agency" else -1
+            query, promise = response.query_probability, response.promise_probability
+            room = 1.0 - query - promise  # a dispute takes at most what is left
+            plan.append(_Planned(
+                c.day, c.channel, c.step, contact_slot(c.step, c.repeat), c.send_probability, response.reach_probability,
+                query, query + promise, query + promise + min(response.dispute_probability, room),
+                query + promise + min(response.dispute_probability * multiplier, room), uplift_exposure(response.pay_probability),
+                following, planned[following].day if following >= 0 else 0,
+            ))
+        plans.append(plan)
     return plans
 
 
 def simulate(scenario: Scenario, *, replication: int = 0) -> SimulationResult:
     """Simulate one replication of a scenario (reproducible from its seed and the replication number)."""
-    slots = {planned[3] for plan in cadences(scenario) for planned in plan}
+    slots = {planned.slot for plan in cadences(scenario) for planned in plan}
     book = draw_book(scenario, replication=replication, response_slots=slots)
     return _Model(scenario, book, replication=replication).run()

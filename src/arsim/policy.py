@@ -67,11 +67,17 @@ def order_fits_limit(*, open_amount: float, order_amount: float, limit: float) -
     return open_amount + order_amount <= limit
 
 
+def credit_hold_cutoff(credit: Credit, *, today: float) -> float:
+    """A customer with an open invoice due before this day is on credit hold: new orders are refused while
+    an invoice is more than ``hold_days_past_due`` past due. -inf when the policy has no hold rule."""
+    if credit.hold_days_past_due is None:
+        return -math.inf
+    return today - credit.hold_days_past_due
+
+
 def on_credit_hold(credit: Credit, *, oldest_open_due_day: float, today: float) -> bool:
     """Whether a customer's new orders are refused because an open invoice is too far past due."""
-    if credit.hold_days_past_due is None:
-        return False
-    return today - oldest_open_due_day > credit.hold_days_past_due
+    return oldest_open_due_day < credit_hold_cutoff(credit, today=today)
 
 
 def segment_refused(credit: Credit, *, default_probability_per_year: float) -> bool:
