@@ -142,14 +142,13 @@ class _Team:
             self._dispatch()
 
     def _dispatch(self) -> None:
+        if self.shift_wake_pending or not self.worklist:
+            return  # off shift (the next shift start will dispatch), or nothing to do
         now = self.model.env.now
-        if not self.worklist:
-            return
         end = self.calendar.shift_end(now)
         if end is None:
-            if not self.shift_wake_pending:
-                self.shift_wake_pending = True
-                self.model.at(self.calendar.next_start(now), self._shift_started, None)
+            self.shift_wake_pending = True
+            self.model.at(self.calendar.next_start(now), self._shift_started, None)
             return
         while self.idle and self.worklist:
             task = heapq.heappop(self.worklist)[2]
