@@ -140,7 +140,7 @@ def worlds(draw):
             "penalty": {"interest_percent_per_month": draw(st.sampled_from([0, 2])), "fee": draw(st.sampled_from([0, 25]))},
             "dunning": {"min_days_between_contacts": draw(st.sampled_from([0, 3, 14])), "enabled": draw(st.booleans())},
             "worklist_rule": draw(st.sampled_from(["task_type", "fifo", "amount_at_risk", "days_past_due"])),
-            "write_off_days_past_due": draw(st.sampled_from([20, 180])),
+            "write_off_days_past_due": draw(st.sampled_from([20, 45.5, 180])),
             "payment_plan": {"enabled": draw(st.booleans()), "min_days_past_due": 10, "acceptance_probability": 0.8},
             "credit": {"limit_months_of_sales": draw(st.sampled_from([None, 1.0, 6.0])), "hold_days_past_due": draw(st.sampled_from([None, 30]))},
         },
@@ -178,6 +178,24 @@ def test_no_payment_precedes_its_invoice_and_none_on_closed_days(scenario):
     assert weekday.isin(scenario.calendar.business_weekdays).all()
     # Each invoice is settled at most once in full.
     assert not payments.loc[payments["closes"], "invoice_id"].duplicated().any()
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_no_invoice_stays_open_past_its_write_off_threshold(scenario):
+    # Every open invoice keeps a live wake-up, so one that is neither paid nor on a payment plan is written off
+    # once it is write_off_days_past_due past due (a fractional threshold included), whatever else happened.
+    result = simulate(scenario)
+    frames = result.frames
+    issued = frames["invoice_issued"].set_index("invoice_id")
+    settled = pd.concat([
+        frames["payment"].groupby("invoice_id")[["collected", "discount"]].sum().sum(axis=1),
+        frames["write_off"].groupby("invoice_id")["amount"].sum(),
+    ]).groupby(level=0).sum()
+    still_open = issued["amount"] - settled.reindex(issued.index, fill_value=0.0) > 1e-6 * issued["amount"]
+    overdue = issued["due_day"] + scenario.policy.write_off_days_past_due < result.total_days - 1
+    on_plan = issued.index.isin(frames["plan_agreed"]["invoice_id"])
+    assert not (still_open & overdue & ~on_plan).any()
 
 
 @PROPERTY_SETTINGS

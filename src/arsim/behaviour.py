@@ -90,9 +90,8 @@ def quantile_function(dist: Distribution) -> Callable[[float], float]:
         low, width = dist.low, dist.high - dist.low
         return lambda u: low + u * width
     if isinstance(dist, Gamma):
-        shape = 1.0 / dist.cv**2
-        scale = dist.mean / shape
-        return lambda u: float(special.gammaincinv(shape, u)) * scale
+        shape, mean = 1.0 / dist.cv**2, dist.mean
+        return lambda u: float(special.gammaincinv(shape, u)) * mean / shape
     raise TypeError(f"unknown distribution {dist!r}")
 
 

@@ -1,11 +1,13 @@
 """The SimPy model of one replication: orders, invoices, dunning, replies, collectors, payments.
 
 The only module that imports simpy. It is event-driven: nothing wakes daily to look at every invoice.
-Each open invoice has at most one pending wake-up, at the earliest of its payment day, its next dunning
-step and its write-off day; when something moves one of those (a contact triggers payment, a query holds
-it, an answer releases it), the invoice gets a new wake-up and the stale one is ignored when it fires
-(cancel by checking state, never by removing events). Events are plain SimPy timeouts with callbacks
-rather than generator processes, which costs a fraction per event (see benchmarks/speed.py).
+Each open invoice has one live wake-up, at the earliest of its payment day, its next dunning step and its
+write-off day; when something moves one of those (a contact triggers payment, a query holds it, an answer
+releases it), the invoice gets a new wake-up and the entry left behind is skipped when its time comes
+(cancel by checking state, never by removing events). These times are whole days, so a wake-up is an entry
+in that day's list, and one SimPy event a day runs the list (the day agenda); events at other times
+(collectors' work, replies) are SimPy timeouts with callbacks rather than generator processes. Both cost a
+fraction of a process switch per event (see benchmarks/speed.py).
 
 Collectors are servers with a shared priority worklist, working within their shifts: a task not finished
 at the end of a shift is resumed at the start of the next one, so no collector ever works more minutes
@@ -52,7 +54,7 @@ class SimulationResult:
     frames: dict[str, pd.DataFrame]
     warmup_days: int
     total_days: int
-    events: int  # model events processed: orders, invoice wake-ups, day-agenda calls, timed callbacks (for benchmarks)
+    events: int  # model events processed one by one: orders, invoice wake-ups (stale ones too), day-agenda calls, timed callbacks
     simpy_events: int  # SimPy timeouts processed, the daily ticks included
     orders: int
     open_amount_end: float  # receivables still open when the run ended, from the model's own state
@@ -391,8 +393,7 @@ class _Model:
 
     def run(self) -> SimulationResult:
         """Run the events to the end of the horizon and return the tables (call once; see simulate)."""
-        if self.total_days > 0:
-            Timeout(self.env, 0, 0).callbacks.append(self._tick)
+        Timeout(self.env, 0, 0).callbacks.append(self._tick)  # day 0's agenda; each day schedules the next
         self.env.run(until=self.total_days)
         frames = self.recorder.frames()
         frames[rec.table_name(rec.InvoiceIssued)] = self._issued_table()
@@ -414,7 +415,8 @@ class _Model:
         the same typed table the recorder would make (rec.InvoiceIssued).
         """
         orders, customers = self.book.orders, self.book.customers
-        issued = np.ones(orders.day.size, dtype=bool)
+        issued = np.zeros(orders.day.size, dtype=bool)
+        issued[:self.next_order] = True  # the orders processed (all of them: every order day is inside the run)
         issued[[refusal[2] for refusal in self.refusals]] = False  # rec.OrderRefused.order_id
         index = np.flatnonzero(issued)
         owner = orders.customer[index]
@@ -496,9 +498,7 @@ class _Model:
         inv.pay_day = self.first_pay_day[index]
         inv.next_step = self.first_step[index]
         inv.next_step_day = self.first_step_day[index]
-        inv.wake_at = wake = self.first_wake[index]  # what _plan_wake would give, worked out for all orders at once
-        if wake < self.total_days:
-            self.wakes[int(wake)].append(inv)
+        self._schedule_wake(inv, self.first_wake[index])  # what _plan_wake would give, worked out for all orders at once
 
         self.open_amount[customer] += amount
         self.open_invoices[customer][index] = inv
@@ -509,10 +509,7 @@ class _Model:
     def _plan_wake(self, inv: _Invoice) -> None:
         """Give the invoice one wake-up at the earliest of payment, next step and write-off.
 
-        If the pending wake-up is already at that time it stands. Otherwise the invoice goes on the new day's
-        wake-up list and ``wake_at`` moves, so the entry on the old day is stale and skipped when that day
-        runs (cancel by checking state, never by removing entries). All three times are whole days: payment
-        runs, dunning steps and write-offs fall on dates.
+        If the pending wake-up is already at that time it stands; otherwise it moves (see _schedule_wake).
         """
         when = INF
         if not inv.on_plan:
@@ -521,18 +518,28 @@ class _Model:
                 when = inv.pay_day
             if inv.write_off_day < when:
                 when = inv.write_off_day
-        if when == inv.wake_at:
-            return
+        if when != inv.wake_at:
+            self._schedule_wake(inv, when)
+
+    def _schedule_wake(self, inv: _Invoice, when: float) -> None:
+        """Make ``when`` the invoice's one live wake-up.
+
+        Payment runs and dunning steps fall on dates, so the invoice usually goes on that day's wake-up list.
+        ``wake_at`` moves with it, which makes any entry left on another day stale: it is skipped when that
+        day runs (cancel by checking state, never by removing entries). A time within a day (a write-off
+        threshold in fractional days), or a day whose list has run already (a call that ended later that
+        day), gets a SimPy timeout instead, at that time or now.
+        """
         inv.wake_at = when
         if when >= self.total_days:  # never, or after the run ends
             return
         day = int(when)
-        if day > self.day_closed:
+        if day == when and day > self.day_closed:
             self.wakes[day].append(inv)
-        else:  # that day's agenda has run (a collector's call ended later in the day): wake up now instead
-            self.at(self.env.now, self._late_wake, (inv, when))
+        else:
+            self.at(when, self._timed_wake, (inv, when))
 
-    def _late_wake(self, value: Any) -> None:
+    def _timed_wake(self, value: Any) -> None:
         inv, when = value
         if inv.wake_at == when and not inv.closed:
             self._wake(inv, self.env.now)
