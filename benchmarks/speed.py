@@ -54,9 +54,8 @@ def measure(path: str, overrides: dict) -> dict:
 
     # Bare SimPy: the same number of timeouts, each with a callback that only schedules the next one, with as
     # many pending at once as the model had open invoices at the end (each open invoice has one wake-up).
-    frames = result.frames
-    pending = max(int(len(frames["invoice_issued"]) - frames["payment"]["closes"].sum() - (frames["write_off"]["kind"] == "bad_debt").sum()), 1)
-    del result, frames
+    pending = max(result.open_invoices_end, 1)
+    del result
     rng = np.random.default_rng(0)
     gaps = rng.exponential(total_days * pending / events, events).tolist()
     starts = [gaps[-1 - index] * rng.random() for index in range(pending)]

@@ -58,6 +58,7 @@ class SimulationResult:
     simpy_events: int  # SimPy timeouts processed, the daily ticks included
     orders: int
     open_amount_end: float  # receivables still open when the run ended, from the model's own state
+    open_invoices_end: int  # invoices still open when the run ended (each has one live wake-up)
 
 
 # ---------------------------------------------------------------------------------------------- calendar
@@ -402,6 +403,7 @@ class _Model:
             total_days=self.total_days, events=self.events, simpy_events=self.simpy_events,
             orders=len(self.order_day),
             open_amount_end=sum(inv.open_amount for invoices in self.open_invoices for inv in invoices.values()),
+            open_invoices_end=sum(len(invoices) for invoices in self.open_invoices),
         )
         # The team and its tasks point back at the model. Cutting that cycle lets reference counting free the
         # whole replication as soon as the caller drops the model, instead of leaving it to the cycle collector.
