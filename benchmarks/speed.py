@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-REPEATS = 5
+REPEATS = 7
 
 
 def measure(path: str, overrides: dict) -> dict:

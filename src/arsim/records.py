@@ -174,7 +174,16 @@ def _frame(record_type: type, rows: list) -> pd.DataFrame:
     for name, values in zip(fields, columns):
         kind = types[name]
         if kind is str:
-            data[name] = pd.Categorical(np.array(values, dtype=object))
+            data[name] = _categorical(values)
         else:
             data[name] = np.fromiter(values, dtype=_DTYPES[kind], count=len(values))
     return pd.DataFrame(data)
+
+
+def _categorical(values: tuple[str, ...]) -> pd.Categorical:
+    """A categorical with sorted categories, coded through a dict: text fields take a handful of values, and
+    this is about twice as fast as letting pandas hash every value."""
+    categories = sorted(set(values))
+    code_of = {category: code for code, category in enumerate(categories)}
+    codes = np.fromiter(map(code_of.__getitem__, values), dtype=np.int32, count=len(values))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories))
