@@ -29,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-REPEATS = 7
+REPEATS = 7  # at least; small cases repeat until about MIN_SECONDS of simulating, at most MAX_REPEATS times
+MIN_SECONDS = 15.0
+MAX_REPEATS = 25
 
 
 def measure(path: str, overrides: dict) -> dict:
@@ -42,7 +44,9 @@ def measure(path: str, overrides: dict) -> dict:
     scenario = load_scenario(path)
     if overrides:
         scenario = scenario.with_overrides(overrides)
+    started = time.perf_counter()
     result = simulate(scenario)  # a first run, untimed: imports and caches warm up, and it sizes the bare loops
+    repeats = min(max(REPEATS, math.ceil(MIN_SECONDS / (time.perf_counter() - started))), MAX_REPEATS)
     started = time.perf_counter()
     simulation_kpis(result.frames, scenario, start=result.warmup_days, end=result.total_days)
     monthly_kpis(result.frames, scenario, start=result.warmup_days, end=result.total_days)
@@ -96,10 +100,11 @@ def measure(path: str, overrides: dict) -> dict:
         gc.enable()
         return elapsed
 
-    # Best of REPEATS for each, interleaved so that both sides see the same state of the machine: its noise
-    # only ever adds time, and it comes and goes.
+    # Best of `repeats` for each, interleaved so that both sides see the same state of the machine: its noise
+    # only ever adds time, and it comes and goes (it slows the model, with its larger working set, more than
+    # the bare loop, so more repeats are taken when they are cheap).
     simulated = bare = sequential = math.inf
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         gc.collect()
         started = time.perf_counter()
         result = simulate(scenario)
@@ -113,6 +118,7 @@ def measure(path: str, overrides: dict) -> dict:
         "simulate_s": simulated, "kpis_s": kpi_seconds, "us_per_invoice": simulated / invoices * 1e6,
         "invoices_per_s": invoices / simulated, "peak_mb": peak_mb, "pending": pending, "bare_s": bare,
         "ratio": simulated / bare, "sequential_s": sequential, "ratio_sequential": simulated / sequential,
+        "repeats": repeats,
     }
 
 
@@ -142,7 +148,7 @@ def main() -> None:
         rows.append((m, label))
         print(f"{m['scenario']:<12}{label:<12}{m['days']:>6}{m['invoices']:>10,}{m['simulate_s']:>11.2f}{m['us_per_invoice']:>8.1f}{m['invoices_per_s']:>9,.0f}"
               f"{m['events']:>9,}{m['peak_mb']:>9,.0f}{m['bare_s']:>8.2f}{m['ratio']:>7.2f}{m['sequential_s']:>7.2f}{m['ratio_sequential']:>7.1f}{m['kpis_s']:>8.2f}")
-    print(f"simulate s: draw the book + run the events + build the event tables, one replication; best of {REPEATS}, interleaved with the bare loops (also best of {REPEATS}).")
+    print(f"simulate s: draw the book + run the events + build the event tables, one replication; best of {', '.join(str(m['repeats']) for m, _ in rows)} runs, interleaved with the bare loops (best of as many).")
     print("bare s: that many SimPy timeouts, as many pending as open invoices; seq s: one process, one timeout after another.")
     print("events: orders, invoice wake-ups (stale ones too), other whole-day calls and timed callbacks, each processed one by one.")
     for m, label in rows:

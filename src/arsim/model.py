@@ -169,13 +169,18 @@ class _Team:
             task.started = now
         finish = now + task.remaining_minutes / MINUTES_PER_DAY
         if finish <= end:
-            self.model.at(finish, self._finished, (collector, task, now))
+            # The busiest timed event, so it skips Model.at: its own SimPy timeout, whose callback counts it.
+            if finish < self.model.total_days:
+                Timeout(self.model.env, finish - now, (collector, task, now)).callbacks.append(self._finished)
         else:
             self.model.at(end, self._paused, (collector, task, now))
 
-    def _finished(self, value: Any) -> None:
-        collector, task, started = value
-        now = self.model.env.now
+    def _finished(self, event: simpy.Event) -> None:
+        collector, task, started = event.value
+        model = self.model
+        model.events += 1
+        model.simpy_events += 1
+        now = model.env.now
         self.work_sink.append((collector, task.task_id, task.kind, started, now))  # rec.Work
         self.done_sink.append((now, task.task_id, True))  # rec.TaskDone
         self.idle.append(collector)
@@ -448,15 +453,15 @@ class _Model:
         """Process all orders dated today, in order: refused by a credit rule, or invoiced. Returns how many."""
         hold_cutoff = credit_hold_cutoff(self.policy.credit, today=today)
         check_hold = hold_cutoff > -INF
-        days, customers, amounts = self.order_day, self.order_customer, self.order_amount
+        days, customers, amounts, open_invoices = self.order_day, self.order_customer, self.order_amount, self.open_invoices
         first = index = self.next_order
         count = len(days)
         while index < count and days[index] == today:
             customer, amount = customers[index], amounts[index]
             if self.refused[customer]:
                 reason = "approval"
-            elif check_hold and self._oldest_open_due(customer) < hold_cutoff:
-                reason = "credit_hold"
+            elif check_hold and open_invoices[customer] and next(iter(open_invoices[customer].values())).due_day < hold_cutoff:
+                reason = "credit_hold"  # the first open invoice is the oldest due (see the note above _issue)
             elif not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
                 reason = "credit_limit"
             else:
@@ -468,14 +473,8 @@ class _Model:
         self.next_order = index
         return index - first
 
-    def _oldest_open_due(self, customer: int) -> float:
-        """The earliest due day among the customer's open invoices (inf if none is open)."""
-        open_invoices = self.open_invoices[customer]
-        if not open_invoices:
-            return INF
-        # A customer's invoices are issued in date order and their due dates never fall back (net or statement
-        # terms of one segment); a dict keeps insertion order, so the first open invoice is the oldest due.
-        return next(iter(open_invoices.values())).due_day
+    # A customer's invoices are issued in date order and their due dates never fall back (net or statement terms
+    # of one segment); a dict keeps insertion order, so the first open invoice of a customer is the oldest due.
 
     def _issue(self, index: int, customer: int, amount: float, today: int) -> None:
         segment = self.cust_segment[customer]
@@ -569,7 +568,7 @@ class _Model:
     # --- money movements
 
     def _pay(self, inv: _Invoice, now: float) -> None:
-        day = round(now)
+        day = now if now.__class__ is int else round(now)  # the agenda passes whole days
         policy = self.policy
         settled = inv.open_amount
         kind = "full" if settled == inv.amount else "remainder"
