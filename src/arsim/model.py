@@ -460,8 +460,10 @@ class _Model:
             customer, amount = customers[index], amounts[index]
             if self.refused[customer]:
                 reason = "approval"
+            # A customer's invoices are issued in date order and their due dates never fall back (net or statement
+            # terms of one segment); a dict keeps insertion order, so the first open invoice is the oldest due.
             elif check_hold and open_invoices[customer] and next(iter(open_invoices[customer].values())).due_day < hold_cutoff:
-                reason = "credit_hold"  # the first open invoice is the oldest due (see the note above _issue)
+                reason = "credit_hold"
             elif not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
                 reason = "credit_limit"
             else:
@@ -472,9 +474,6 @@ class _Model:
             index += 1
         self.next_order = index
         return index - first
-
-    # A customer's invoices are issued in date order and their due dates never fall back (net or statement terms
-    # of one segment); a dict keeps insertion order, so the first open invoice of a customer is the oldest due.
 
     def _issue(self, index: int, customer: int, amount: float, today: int) -> None:
         segment = self.cust_segment[customer]

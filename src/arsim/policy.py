@@ -75,11 +75,6 @@ def credit_hold_cutoff(credit: Credit, *, today: float) -> float:
     return today - credit.hold_days_past_due
 
 
-def on_credit_hold(credit: Credit, *, oldest_open_due_day: float, today: float) -> bool:
-    """Whether a customer's new orders are refused because an open invoice is too far past due."""
-    return oldest_open_due_day < credit_hold_cutoff(credit, today=today)
-
-
 def segment_refused(credit: Credit, *, default_probability_per_year: float) -> bool:
     """Whether the approval rule refuses a segment's customers for their credit risk."""
     return credit.max_default_probability is not None and default_probability_per_year > credit.max_default_probability
