@@ -64,8 +64,19 @@ def measure(path: str, overrides: dict) -> dict:
     gaps = rng.exponential(total_days * pending / events, events).tolist()
     starts = [gaps[-1 - index] * rng.random() for index in range(pending)]
 
-    def bare_loop() -> float:
+    def timed(start) -> float:
+        """Seconds to run a fresh environment to the end after ``start(env)`` (cycle collector off, as in the model)."""
         env = simpy.Environment()
+        gc.collect()
+        gc.disable()
+        started = time.perf_counter()
+        start(env)
+        env.run()
+        elapsed = time.perf_counter() - started
+        gc.enable()
+        return elapsed
+
+    def bare_loop(env) -> None:
         left = events - pending
 
         def next_one(event):
@@ -74,31 +85,15 @@ def measure(path: str, overrides: dict) -> dict:
                 left -= 1
                 simpy.events.Timeout(env, gaps[left]).callbacks.append(next_one)
 
-        gc.collect()
-        gc.disable()
-        started = time.perf_counter()
         for delay in starts:
             simpy.events.Timeout(env, delay).callbacks.append(next_one)
-        env.run()
-        elapsed = time.perf_counter() - started
-        gc.enable()
-        return elapsed
 
-    def one_after_another() -> float:
-        env = simpy.Environment()
-
-        def process(env, count):
-            for _ in range(count):
+    def one_after_another(env) -> None:
+        def process():
+            for _ in range(events):
                 yield env.timeout(1)
 
-        gc.collect()
-        gc.disable()
-        started = time.perf_counter()
-        env.process(process(env, events))
-        env.run()
-        elapsed = time.perf_counter() - started
-        gc.enable()
-        return elapsed
+        env.process(process())
 
     # Best of `repeats` for each, interleaved so that both sides see the same state of the machine: its noise
     # only ever adds time, and it comes and goes (it slows the model, with its larger working set, more than
@@ -110,8 +105,8 @@ def measure(path: str, overrides: dict) -> dict:
         result = simulate(scenario)
         simulated = min(simulated, time.perf_counter() - started)
         del result
-        bare = min(bare, bare_loop())
-        sequential = min(sequential, one_after_another())
+        bare = min(bare, timed(bare_loop))
+        sequential = min(sequential, timed(one_after_another))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "scenario": scenario.name, **facts, "invoices": invoices,

@@ -169,18 +169,13 @@ class _Team:
             task.started = now
         finish = now + task.remaining_minutes / MINUTES_PER_DAY
         if finish <= end:
-            # The busiest timed event, so it skips Model.at: its own SimPy timeout, whose callback counts it.
-            if finish < self.model.total_days:
-                Timeout(self.model.env, finish - now, (collector, task, now)).callbacks.append(self._finished)
+            self.model.at(finish, self._finished, (collector, task, now))
         else:
             self.model.at(end, self._paused, (collector, task, now))
 
-    def _finished(self, event: simpy.Event) -> None:
-        collector, task, started = event.value
-        model = self.model
-        model.events += 1
-        model.simpy_events += 1
-        now = model.env.now
+    def _finished(self, value: Any) -> None:
+        collector, task, started = value
+        now = self.model.env.now
         self.work_sink.append((collector, task.task_id, task.kind, started, now))  # rec.Work
         self.done_sink.append((now, task.task_id, True))  # rec.TaskDone
         self.idle.append(collector)
@@ -567,7 +562,7 @@ class _Model:
     # --- money movements
 
     def _pay(self, inv: _Invoice, now: float) -> None:
-        day = now if now.__class__ is int else round(now)  # the agenda passes whole days
+        day = round(now)
         policy = self.policy
         settled = inv.open_amount
         kind = "full" if settled == inv.amount else "remainder"
