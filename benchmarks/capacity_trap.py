@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from arsim import capacity, load_scenario
-from arsim.experiment import paired_difference
+from arsim.analysis.capacity import capacity
+from arsim.experiment.statistics import paired_difference
+from arsim.scenario.files import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 KPIS = ("dso", "past_due_amount", "query_wait_days", "query_sla_attainment", "backlog_tasks_end")

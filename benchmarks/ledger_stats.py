@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arsim.ledger import LedgerError, LedgerMapping, load_mapping, payment_statistics, read_ledger
+from arsim.ledger.read import LedgerError, LedgerMapping, load_mapping, read_ledger
+from arsim.measure.lateness import payment_statistics
 
 
 @dataclass(frozen=True)

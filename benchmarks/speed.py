@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -38,8 +38,9 @@ def measure(path: str, overrides: dict) -> dict:
     import numpy as np
     import simpy
 
-    from arsim import load_scenario, simulate
-    from arsim.kpis import monthly_kpis, simulation_kpis
+    from arsim.measure.simulated import monthly_kpis, simulation_kpis
+    from arsim.scenario.files import load_scenario
+    from arsim.sim.model import simulate
 
     scenario = load_scenario(path)
     if overrides:

@@ -23,7 +23,7 @@ from test_capacity import HOURS, analytic_minutes_per_day, deterministic_world  
 from test_compare import paired_and_independent_widths  # noqa: E402
 from test_theory import erlang_c_sides, littles_law_sides  # noqa: E402
 
-from arsim.capacity import capacity  # noqa: E402
+from arsim.analysis.capacity import capacity
 
 
 def littles_law() -> None:

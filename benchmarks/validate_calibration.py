@@ -27,11 +27,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from arsim.calibrate import (
-    TAIL_DAYS, WARMUP_DAYS, comparison_rows, fit_ledger, mean_monthly_dso, replications_for, simulated_invoices,
+from arsim.ledger.calibrate.fit import fit_ledger
+from arsim.ledger.calibrate.moments import (
+    TAIL_DAYS,
+    WARMUP_DAYS,
+    mean_monthly_dso,
+    replications_for,
+    simulated_invoices,
 )
-from arsim.ledger import LedgerError, load_mapping, payment_statistics, read_ledger
-from arsim.scenario import validate_scenario
+from arsim.ledger.calibrate.report import comparison_rows
+from arsim.ledger.read import LedgerError, load_mapping, read_ledger
+from arsim.measure.lateness import payment_statistics
+from arsim.scenario.schema import validate_scenario
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from arsim.scenario import Scenario, validate_scenario
+from arsim.scenario.schema import Scenario, validate_scenario
 
 
 def deep_update(base: dict, changes: dict) -> dict:

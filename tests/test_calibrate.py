@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 
 import arsim
-from arsim.calibrate import _fit_lateness, _lognormal_mixture, fit_ledger, simulated_invoices
-from arsim.cli import main
-from arsim.ledger import read_ledger
-from arsim.scenario import load_scenario, validate_scenario
+from arsim.cli.main import main
+from arsim.ledger.calibrate.fit import _fit_lateness, _lognormal_mixture, fit_ledger
+from arsim.ledger.calibrate.moments import simulated_invoices
+from arsim.ledger.read import read_ledger
+from arsim.scenario.files import load_scenario
+from arsim.scenario.schema import validate_scenario
 
 
 def two_state_ledger(*, customers: int, invoices: int, p_normal: float, p_strained: float, share: float,

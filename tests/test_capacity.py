@@ -9,11 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arsim.capacity import capacity, capacity_json, follow_up_workload, working_days
-from arsim.cli import main
-from arsim.compare import paired_difference
-from arsim.experiment import run_replication
-from arsim.scenario import load_scenario, validate_scenario
+from arsim.analysis.capacity import (
+    capacity,
+    capacity_json,
+    follow_up_workload,
+    working_days,
+)
+from arsim.cli.main import main
+from arsim.experiment.replications import run_replication
+from arsim.experiment.statistics import paired_difference
+from arsim.scenario.files import load_scenario
+from arsim.scenario.schema import validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = {"reach_probability": 1.0, "pay_probability": 0.0, "query_probability": 0.0, "promise_probability": 0.0, "dispute_probability": 0.0}

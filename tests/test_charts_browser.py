@@ -10,7 +10,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from arsim.charts import capacity_chart, save_chart, sweep_chart
+from arsim.present.charts import capacity_chart, save_chart, sweep_chart
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 if BROWSER is None and os.environ.get("CI"):

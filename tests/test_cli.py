@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from arsim.cli import main
+from arsim.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--set", "portfolio.segments.prompt.customers=40", "--set", "portfolio.segments.slow.customers=30",
@@ -131,7 +131,7 @@ def test_a_failed_rewrite_keeps_the_previous_results(tmp_path, capsys, monkeypat
 def test_the_written_ledger_reads_back_without_a_mapping(tmp_path, capsys):
     import pandas as pd
 
-    from arsim.ledger import read_ledger
+    from arsim.ledger.read import read_ledger
 
     assert _run_cli(["run", str(ROOT / "scenarios/smb.yaml"), *SMALL, "--replications", "1", "--out", str(tmp_path)], capsys)[0] == 0
     ledger = read_ledger(tmp_path / "invoices.csv.gz")

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from arsim.cli import main
-from arsim.compare import compare, independent_difference, parse_values, sweep
-from arsim.experiment import run_replications
-from arsim.scenario import InputError
 from conftest import small_world
+
+from arsim.analysis.compare import compare
+from arsim.analysis.sweep import parse_values, sweep
+from arsim.cli.main import main
+from arsim.errors import InputError
+from arsim.experiment.replications import run_replications
+from arsim.experiment.statistics import independent_difference
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--set", "portfolio.segments.prompt.customers=40", "--set", "portfolio.segments.slow.customers=30",

@@ -7,14 +7,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import small_world
 from scipy import stats
 
-from arsim.experiment import (
-    daily_open_ar, mser, precise_enough, replications_needed, run_experiment, run_experiment_auto, run_parallel,
+from arsim.errors import InputError
+from arsim.experiment.executors import run_parallel
+from arsim.experiment.replications import (
+    daily_open_ar,
+    run_experiment,
+    run_experiment_auto,
 )
-from arsim.model import simulate
-from arsim.scenario import InputError
-from conftest import small_world
+from arsim.experiment.statistics import mser, precise_enough, replications_needed
+from arsim.sim.model import simulate
 
 
 def _half_width_ratio(values: list[float]) -> float:

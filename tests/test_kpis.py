@@ -7,9 +7,10 @@ import math
 import pandas as pd
 import pytest
 
-from arsim import kpis
-from arsim.kpis import Movements
-from arsim.policy import discount_annual_rate
+from arsim.measure import formulas as kpis
+from arsim.measure.balances import portfolio_kpis
+from arsim.measure.balances import Movements
+from arsim.sim.rules import discount_annual_rate
 
 
 def test_countback_vector():
@@ -71,7 +72,7 @@ def test_average_balance_is_the_mean_of_end_of_day_balances():
 
 def test_portfolio_kpis_on_a_hand_book():
     book = _book()
-    result = kpis.portfolio_kpis(book, start=0, end=30, start_date=pd.Timestamp("2025-01-01"))
+    result = portfolio_kpis(book, start=0, end=30, start_date=pd.Timestamp("2025-01-01"))
     # Sales 350 over 30 days; AR_end (boundary 30) = 230 of which current (due >= 30) = 200.
     assert result["sales"] == 350.0
     assert result["ar_end"] == pytest.approx(230.0)

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arsim.ledger import (
+from arsim.ledger.read import (
     CANONICAL_COLUMNS,
     LedgerError,
     LedgerMapping,
     load_mapping,
-    payment_statistics,
     read_ledger,
 )
+from arsim.measure.lateness import payment_statistics
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ledgers"
 NA = pd.NA

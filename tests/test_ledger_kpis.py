@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import arsim
-from arsim.cli import main
-from arsim.ledger_metrics import kpis_as_of_json, ledger_kpis
+from arsim.cli.main import main
+from arsim.measure.ledger_kpis import kpis_as_of_json, ledger_kpis
 
 
 def ledger(rows: list[tuple]) -> pd.DataFrame:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import deep_update, one_invoice_world, small_world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arsim.model import ShiftCalendar, simulate
-from arsim.scenario import Team, validate_scenario
-from conftest import deep_update, one_invoice_world, small_world
+from arsim.scenario.schema import Team, validate_scenario
+from arsim.sim.collectors import ShiftCalendar
+from arsim.sim.model import simulate
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
@@ -249,8 +249,8 @@ def test_a_dunning_change_leaves_invoices_identical():
 
 
 def test_contact_volume_plans_repeats_and_thins():
-    from arsim.policy import planned_contacts
-    from arsim.scenario import DunningStep
+    from arsim.scenario.schema import DunningStep
+    from arsim.sim.rules import planned_contacts
 
     steps = (DunningStep(day=1, channel="email"), DunningStep(day=7, channel="call"))
     plan = planned_contacts(steps, volume={"email": 2.5, "call": 0.5}, repeat_gap_days=3)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from arsim.scenario import InputError, Scenario, field_reference, load_policy, load_scenario, validate_scenario
+from arsim.errors import InputError
+from arsim.scenario.files import load_policy, load_scenario
+from arsim.scenario.reference import field_reference
+from arsim.scenario.schema import Scenario, validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

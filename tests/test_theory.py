@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from arsim.capacity import erlang_c_mean_wait
-from arsim.kpis import movements_from_frames, paid_days
-from arsim.model import simulate
-from arsim.scenario import validate_scenario
 from conftest import QUIET_CHANNEL, small_world
+
+from arsim.experiment.statistics import erlang_c_mean_wait
+from arsim.measure.simulated import movements_from_frames, paid_days
+from arsim.scenario.schema import validate_scenario
+from arsim.sim.model import simulate
 
 
 def littles_law_sides() -> tuple[float, float, float]:

@@ -1,47 +1,66 @@
 """arsim: a discrete-event workbench for B2B receivables and collections policy.
 
-The public API is the names in ``__all__``; everything else may change between versions.
+The public API is the names in ``__all__``; everything else may change between versions. Names are loaded
+on first use (PEP 562), so ``import arsim`` and the command line start without numpy, pandas or scipy.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from arsim.scenario import InputError, Policy, Scenario, load_policy, load_scenario  # noqa: E402
-from arsim.experiment import ExperimentResult, run_experiment, write_results  # noqa: E402
-from arsim.model import simulate  # noqa: E402
-from arsim.ledger import read_ledger  # noqa: E402
-from arsim.ledger_metrics import ledger_kpis  # noqa: E402
-from arsim.calibrate import calibrate  # noqa: E402
-from arsim.experiment import run_experiment_auto  # noqa: E402
-from arsim.compare import compare, sweep  # noqa: E402
-from arsim.capacity import capacity  # noqa: E402
+_HOMES: dict[str, str] = {
+    "InputError": "arsim.errors",
+    "Scenario": "arsim.scenario.schema",
+    "Policy": "arsim.scenario.schema",
+    "load_scenario": "arsim.scenario.files",
+    "load_policy": "arsim.scenario.files",
+    "simulate": "arsim.sim.model",
+    "run_experiment": "arsim.experiment.replications",
+    "run_experiment_auto": "arsim.experiment.replications",
+    "write_results": "arsim.experiment.results",
+    "ExperimentResult": "arsim.experiment.results",
+    "read_ledger": "arsim.ledger.read",
+    "ledger_kpis": "arsim.measure.ledger_kpis",
+    "calibrate": "arsim.ledger.calibrate.fit",
+    "compare": "arsim.analysis.compare",
+    "sweep": "arsim.analysis.sweep",
+    "capacity": "arsim.analysis.capacity",
+    "sweep_chart": "arsim.present.charts",
+    "capacity_chart": "arsim.present.charts",
+}
+"""Each public name and the module that defines it."""
 
-__all__ = [
-    "__version__",
-    "InputError",
-    "Policy",
-    "Scenario",
-    "load_policy",
-    "load_scenario",
-    "simulate",
-    "run_experiment",
-    "write_results",
-    "ExperimentResult",
-    "read_ledger",
-    "ledger_kpis",
-    "calibrate",
-    "run_experiment_auto",
-    "compare",
-    "sweep",
-    "capacity",
-    "sweep_chart",
-    "capacity_chart",
-]
+__all__ = ["__version__", *_HOMES]
 
 
-def __getattr__(name: str):
-    """Chart functions load altair only when first used, so `import arsim` and the CLI stay quick."""
-    if name in {"sweep_chart", "capacity_chart"}:
-        from arsim import charts
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use, and keep it."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'arsim' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
 
-        return getattr(charts, name)
-    raise AttributeError(f"module 'arsim' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from arsim.analysis.capacity import capacity
+    from arsim.analysis.compare import compare
+    from arsim.analysis.sweep import sweep
+    from arsim.errors import InputError
+    from arsim.experiment.replications import run_experiment, run_experiment_auto
+    from arsim.experiment.results import ExperimentResult, write_results
+    from arsim.ledger.calibrate.fit import calibrate
+    from arsim.ledger.read import read_ledger
+    from arsim.measure.ledger_kpis import ledger_kpis
+    from arsim.present.charts import capacity_chart, sweep_chart
+    from arsim.scenario.files import load_policy, load_scenario
+    from arsim.scenario.schema import Policy, Scenario
+    from arsim.sim.model import simulate

@@ -37,7 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arsim.kpis import AGING_BUCKETS, DAYS_PER_MONTH, Movements, portfolio_kpis
+from arsim.measure.balances import Movements, portfolio_kpis
+from arsim.measure.formulas import AGING_BUCKETS
+from arsim.sim.calendar import DAYS_PER_MONTH
 
 LEDGER_KPI_KEYS: tuple[str, ...] = (
     "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",

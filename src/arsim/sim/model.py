@@ -17,7 +17,6 @@ than the calendar gives, and unfinished work rolls over as backlog.
 from __future__ import annotations
 
 import gc
-import heapq
 import math
 from dataclasses import dataclass
 from itertools import islice
@@ -28,23 +27,50 @@ import pandas as pd
 import simpy
 from simpy.events import Timeout
 
-from arsim import records as rec
-from arsim.behaviour import (
-    R_CALL_MINUTES, R_CREDIT_NOTE, R_CREDIT_SHARE, R_DISPUTE_MINUTES, R_EXTERNAL_DAYS,
-    R_FOLLOWUP_MINUTES, R_FOLLOWUP_UPLIFT, R_OUTCOME, R_PLAN, R_PROMISE_DAYS, R_PROMISE_KEPT, R_QUERY_MINUTES,
-    R_REACH, R_REPLY_DELAY, R_RESUME, R_SEND, R_UPLIFT, SLOT_DEDUCTION, SLOT_ERROR_DISPUTE, Book, contact_slot, draw_book,
-    quantile_function, trigger_delay, uplift_exposure, uplift_trigger_delay,
+from arsim.scenario.schema import Scenario
+from arsim.sim import records as rec
+from arsim.sim.behaviour import (
+    R_CALL_MINUTES,
+    R_CREDIT_NOTE,
+    R_CREDIT_SHARE,
+    R_DISPUTE_MINUTES,
+    R_EXTERNAL_DAYS,
+    R_FOLLOWUP_MINUTES,
+    R_FOLLOWUP_UPLIFT,
+    R_OUTCOME,
+    R_PLAN,
+    R_PROMISE_DAYS,
+    R_PROMISE_KEPT,
+    R_QUERY_MINUTES,
+    R_REACH,
+    R_REPLY_DELAY,
+    R_RESUME,
+    R_SEND,
+    R_UPLIFT,
+    SLOT_DEDUCTION,
+    SLOT_ERROR_DISPUTE,
+    Book,
+    contact_slot,
+    draw_book,
+    quantile_function,
+    trigger_delay,
+    uplift_exposure,
+    uplift_trigger_delay,
 )
-from arsim.policy import (
-    TASK_KINDS, credit_hold_cutoff, credit_limit, discount_eligible, order_fits_limit, penalty_charge, planned_contacts,
+from arsim.sim.calendar import INF, TIME_EPS, ShiftCalendar
+from arsim.sim.collectors import CollectorTeam, Task
+from arsim.sim.rules import (
+    TASK_KINDS,
+    credit_hold_cutoff,
+    credit_limit,
+    discount_eligible,
+    order_fits_limit,
+    penalty_charge,
+    planned_contacts,
     worklist_key,
 )
-from arsim.scenario import Scenario, Team
 
-INF = math.inf
 TASK_RANK = {kind: rank for rank, kind in enumerate(TASK_KINDS)}
-MINUTES_PER_DAY = 1440.0
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -64,47 +90,6 @@ class SimulationResult:
 # ---------------------------------------------------------------------------------------------- calendar
 
 
-class ShiftCalendar:
-    """When collectors work: a shift of fixed hours on each working weekday, in simulation days."""
-
-    def __init__(self, team: Team, *, start_weekday: int) -> None:
-        working = set(team.working_weekdays)
-        self.works = [(start_weekday + d) % 7 in working for d in range(7)]  # indexed by day % 7
-        self.continuous = team.hours_per_day >= 24 and len(working) == 7
-        self.start = team.shift_start_hour / 24.0 if team.hours_per_day < 24 else 0.0
-        self.length = team.hours_per_day / 24.0
-
-    def shift_end(self, t: float) -> float | None:
-        """End of the shift under way at time t, or None when t is off shift."""
-        if self.continuous:
-            return INF
-        day = math.floor(t)
-        begin = day + self.start
-        if self.works[day % 7] and begin <= t < begin + self.length - _EPS:
-            return begin + self.length
-        return None
-
-    def next_start(self, t: float) -> float:
-        """The first shift start at or after time t."""
-        day = math.floor(t)
-        for ahead in range(8):
-            begin = day + ahead + self.start
-            if self.works[(day + ahead) % 7] and begin >= t - _EPS:
-                return max(begin, t)
-        raise ValueError("team has no working day")  # ruled out by scenario validation
-
-    def minutes_between(self, start: float, end: float) -> float:
-        """Collector-minutes one collector has on shift in [start, end)."""
-        if self.continuous:
-            return (end - start) * MINUTES_PER_DAY
-        total = 0.0
-        for day in range(math.floor(start), math.ceil(end)):
-            if self.works[day % 7]:
-                begin, finish = day + self.start, day + self.start + self.length
-                total += max(0.0, min(finish, end) - max(begin, start))
-        return total * MINUTES_PER_DAY
-
-
 # ---------------------------------------------------------------------------------------------- state
 
 
@@ -116,87 +101,6 @@ class _Invoice:
         "release_day", "pay_day", "holds", "dispute_open", "closed", "next_step", "next_step_day", "contacts",
         "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid",
     )
-
-
-class _Task:
-    __slots__ = ("task_id", "kind", "rank", "invoice", "created", "started", "remaining_minutes", "on_done", "payload")
-
-
-class _Team:
-    """Collectors working a shared prioritised worklist within their shifts (preemptive-resume at shift end)."""
-
-    def __init__(self, model: "_Model", *, collectors: int, calendar: ShiftCalendar, key: Callable) -> None:
-        self.model = model
-        self.calendar = calendar
-        self.key = key
-        self.idle: list[int] = list(range(collectors - 1, -1, -1))  # a stack: collector 0 is taken first
-        self.worklist: list[tuple] = []
-        self.sequence = 0
-        self.shift_wake_pending = False
-        self.work_sink = model.recorder.sink(rec.Work)
-        self.done_sink = model.recorder.sink(rec.TaskDone)
-
-    def add(self, task: _Task) -> None:
-        inv = task.invoice
-        self.sequence += 1
-        entry = (self.key(task.rank, task.created, inv.open_amount, inv.due_day), self.sequence, task)
-        heapq.heappush(self.worklist, entry)
-        if self.idle:
-            self._dispatch()
-
-    def _dispatch(self) -> None:
-        if self.shift_wake_pending or not self.worklist:
-            return  # off shift (the next shift start will dispatch), or nothing to do
-        now = self.model.env.now
-        end = self.calendar.shift_end(now)
-        if end is None:
-            self.shift_wake_pending = True
-            self.model.at(self.calendar.next_start(now), self._shift_started, None)
-            return
-        while self.idle and self.worklist:
-            task = heapq.heappop(self.worklist)[2]
-            if task.invoice.closed:
-                self.done_sink.append((now, task.task_id, False))  # rec.TaskDone
-                continue
-            self._work(self.idle.pop(), task, now, end)
-
-    def _shift_started(self, value: Any) -> None:
-        self.shift_wake_pending = False
-        self._dispatch()
-
-    def _work(self, collector: int, task: _Task, now: float, end: float) -> None:
-        if task.started is None:
-            task.started = now
-        finish = now + task.remaining_minutes / MINUTES_PER_DAY
-        if finish <= end:
-            self.model.at(finish, self._finished, (collector, task, now))
-        else:
-            self.model.at(end, self._paused, (collector, task, now))
-
-    def _finished(self, value: Any) -> None:
-        collector, task, started = value
-        now = self.model.env.now
-        self.work_sink.append((collector, task.task_id, task.kind, started, now))  # rec.Work
-        self.done_sink.append((now, task.task_id, True))  # rec.TaskDone
-        self.idle.append(collector)
-        task.on_done(task, now)
-        self._dispatch()
-
-    def _paused(self, value: Any) -> None:
-        collector, task, started = value
-        now = self.model.env.now
-        self.work_sink.append((collector, task.task_id, task.kind, started, now))  # rec.Work
-        task.remaining_minutes = max(0.0, task.remaining_minutes - (now - started) * MINUTES_PER_DAY)
-        self.model.at(self.calendar.next_start(now), self._resumed, (collector, task))
-
-    def _resumed(self, value: Any) -> None:
-        collector, task = value
-        now = self.model.env.now
-        end = self.calendar.shift_end(now)
-        if end is None:  # a zero-length gap between shifts rounds oddly: wait for the true start
-            self.model.at(self.calendar.next_start(now + _EPS), self._resumed, (collector, task))
-            return
-        self._work(collector, task, now, end)
 
 
 # ---------------------------------------------------------------------------------------------- the model
@@ -273,7 +177,7 @@ class _Model:
         self.offers_plans = policy.payment_plan.enabled
         self._plan_first_days(book, scenario)
 
-        self.team = _Team(self, collectors=self.collectors, calendar=ShiftCalendar(scenario.team, start_weekday=self.start_weekday), key=worklist_key(policy.worklist_rule))
+        self.team = CollectorTeam(self, collectors=self.collectors, calendar=ShiftCalendar(scenario.team, start_weekday=self.start_weekday), key=worklist_key(policy.worklist_rule))
         self.task_ids = 0
         self.query_ids = 0
         self.dispute_ids = 0
@@ -296,16 +200,16 @@ class _Model:
 
         def run_day(t: np.ndarray) -> np.ndarray:
             finite = np.isfinite(t)
-            day = np.ceil(np.where(finite, t, 0.0) - _EPS).astype(np.int64)
+            day = np.ceil(np.where(finite, t, 0.0) - TIME_EPS).astype(np.int64)
             weekly = day + (weekday_run - (start + day)) % 7
             daily = day + forward[(start + day) % 7]
             return np.where(finite, np.where(weekday_run < 0, daily, weekly), INF)
 
         decision = orders.decision_day.copy()
         if scenario.policy.discount.percent > 0:
-            last = np.floor(orders.day + scenario.policy.discount.days + _EPS).astype(np.int64)
+            last = np.floor(orders.day + scenario.policy.discount.days + TIME_EPS).astype(np.int64)
             pay_by = np.where(weekday_run < 0, last - backward[(start + last) % 7], last - ((start + last) - weekday_run) % 7)
-            takes = orders.takes_discount & (pay_by >= orders.received_day - _EPS) & (pay_by < customers.default_day[orders.customer])
+            takes = orders.takes_discount & (pay_by >= orders.received_day - TIME_EPS) & (pay_by < customers.default_day[orders.customer])
             decision = np.where(takes, np.minimum(decision, pay_by), decision)
         self.first_decision = decision.tolist()
         self.first_pay_day = run_day(decision).tolist()
@@ -436,7 +340,7 @@ class _Model:
         """The customer's first payment run on or after time t (payments happen on whole business days)."""
         if t == INF:
             return INF
-        day = math.ceil(t - _EPS)
+        day = math.ceil(t - TIME_EPS)
         weekday = self.run_weekday[customer]
         if weekday < 0:
             return day + self.forward[(self.start_weekday + day) % 7]
@@ -542,7 +446,7 @@ class _Model:
     def _wake(self, inv: _Invoice, now: float) -> None:
         """The invoice's wake-up: pay, write off, or take the next dunning step, whichever is due."""
         inv.wake_at = INF  # this wake-up is used up
-        due_by = now + _EPS
+        due_by = now + TIME_EPS
         if inv.pay_day <= due_by and inv.holds == 0:
             self._pay(inv, now)
             return
@@ -635,7 +539,7 @@ class _Model:
             return
         self._contact(inv, planned, now, row)
 
-    def _call_done(self, task: _Task, now: float) -> None:
+    def _call_done(self, task: Task, now: float) -> None:
         planned, row = task.payload
         self._contact(task.invoice, planned, now, row)
         if not task.invoice.closed:
@@ -680,7 +584,7 @@ class _Model:
         minutes = self.followup_minutes(row[R_FOLLOWUP_MINUTES])
         self._task("promise_followup", inv, self.env.now, minutes, self._followup_done, row)
 
-    def _followup_done(self, task: _Task, now: float) -> None:
+    def _followup_done(self, task: Task, now: float) -> None:
         inv, row = task.invoice, task.payload
         if inv.closed:
             return
@@ -723,7 +627,7 @@ class _Model:
     # --- queries and disputes (both hold payment until a collector has dealt with them)
 
     def _task(self, kind: str, inv: _Invoice, now: float, minutes: float, on_done: Callable, payload: object) -> None:
-        task = _Task()
+        task = Task()
         self.task_ids += 1
         task.task_id = self.task_ids
         task.kind = kind
@@ -748,7 +652,7 @@ class _Model:
         minutes = self.query_minutes(row[R_QUERY_MINUTES])
         self._task("query", inv, now, minutes, self._query_answered, (self.query_ids, row))
 
-    def _query_answered(self, task: _Task, now: float) -> None:
+    def _query_answered(self, task: Task, now: float) -> None:
         query_id, row = task.payload
         self.queries_answered.append(rec.QueryAnswered(now, query_id, task.started))
         self._release(task.invoice, now, row[R_RESUME])
@@ -769,7 +673,7 @@ class _Model:
         self._task("dispute", inv, now, minutes, self._dispute_worked, (self.dispute_ids, cause, row))
         self._plan_wake(inv)  # payment is held now: the wake-up moves to the next step or the write-off
 
-    def _dispute_worked(self, task: _Task, now: float) -> None:
+    def _dispute_worked(self, task: Task, now: float) -> None:
         external = self.dispute_external_days(task.payload[2][R_EXTERNAL_DAYS])
         self.at(now + external, self._dispute_resolved, (task.invoice, task.payload))
 

@@ -28,11 +28,19 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy import special
 
-from arsim.policy import discount_annual_rate, penalty_annual_rate, segment_refused
-from arsim.scenario import MAX_CONTACT_VOLUME, Distribution, Exponential, Fixed, Gamma, LogNormal, Scenario, Uniform
-from arsim.streams import stream, substream
-
-DAYS_PER_MONTH = 365.25 / 12
+from arsim.scenario.schema import (
+    MAX_CONTACT_VOLUME,
+    Distribution,
+    Exponential,
+    Fixed,
+    Gamma,
+    LogNormal,
+    Scenario,
+    Uniform,
+)
+from arsim.sim.calendar import DAYS_PER_MONTH
+from arsim.sim.rules import discount_annual_rate, penalty_annual_rate, segment_refused
+from arsim.sim.streams import stream, substream
 
 # Columns of each per-step response array (uniform draws in [0, 1)); append only, never reorder.
 (

@@ -8,10 +8,9 @@ the rules can be read, tested and reused by the simulator, the ledger tools and 
 from __future__ import annotations
 
 import math
-from typing import Callable
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
-from arsim.scenario import Credit, Discount, DunningStep, Penalty, WorklistRule
+from arsim.scenario.schema import Credit, Discount, DunningStep, Penalty, WorklistRule
 
 TASK_KINDS: tuple[str, ...] = ("query", "dispute", "promise_followup", "call")
 """Collector task kinds, in the order the `task_type` worklist rule serves them: a waiting customer's

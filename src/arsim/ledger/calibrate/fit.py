@@ -48,26 +48,28 @@ import pandas as pd
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special
 
-from arsim.experiment import ledger_from_frames
-from arsim.ledger import payment_statistics
-from arsim.ledger_metrics import ledger_kpis
-from arsim.model import simulate
-from arsim.scenario import InputError, Scenario, TaskMinutes, Team, validate_scenario
+from arsim.errors import InputError
+from arsim.ledger.calibrate.moments import (
+    SMM_ITERATIONS,
+    SMM_MAX_INVOICES,
+    TAIL_DAYS,
+    WARMUP_DAYS,
+    mean_monthly_dso,
+    moment_targets,
+    replications_for,
+    simulated_invoices,
+    simulated_moments,
+)
+from arsim.measure.lateness import payment_statistics
+from arsim.scenario.schema import Scenario, TaskMinutes, Team, validate_scenario
+from arsim.sim.calendar import DAYS_PER_MONTH
 
-DAYS_PER_MONTH = 365.25 / 12
 MAX_INVOICES_PER_CUSTOMER_FIT = 60
 """The lateness likelihood uses each customer's first invoices only (keeps the fit fast; still consistent)."""
 QUADRATURE_NODES = 9
-SMM_ITERATIONS = 15
-SMM_MAX_INVOICES = 60_000
-"""Simulated checks during fitting use a portfolio scaled down to about this many invoices in the window."""
 MIN_CLASS_SHARE = 0.05
 """With --segments auto, credit classes with a smaller share of invoices are pooled as 'other'."""
-CENSORED_DAYS_LATE = 10_000
 """Days late given to simulated invoices of the window still unpaid at the end (only their rank matters)."""
-WARMUP_DAYS = 120
-TAIL_DAYS = 150
-"""Days simulated after the ledger's last due date, so late invoices of the window get paid."""
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,10 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     }
     scenario = validate_scenario(data, source="calibrate")
     observed = payment_statistics(paid)
-    targets = _targets(paid)
+    targets = moment_targets(paid)
     window = (paid["due_date"].min(), paid["due_date"].max())
     history: list[dict[str, Any]] = []
-    scenario = _simulated_moments(scenario, targets, window=window, iterations=smm_iterations, invoices=smm_invoices,
+    scenario = simulated_moments(scenario, targets, window=window, iterations=smm_iterations, invoices=smm_invoices,
                                   has_disputes=has_disputes, has_channel=has_channel, history=history)
     simulated_ledger = simulated_invoices(scenario, window=window, replications=replications_for(len(paid)))
     simulated = payment_statistics(simulated_ledger)
@@ -168,29 +170,6 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     return Calibration(scenario=scenario, fitted=fitted, observed=observed, simulated=simulated,
                        observed_dso=observed_dso, simulated_dso=simulated_dso, notes=notes, segment_of_row=paid["seg"],
                        history=history)
-
-
-def simulated_invoices(scenario: Scenario, *, window: tuple[pd.Timestamp, pd.Timestamp] | None = None, replications: int = 1) -> pd.DataFrame:
-    """Replications 0..n-1 of a scenario as one canonical ledger (customer ids get a
-    replication prefix, so pooled replications look like a bigger book); with `window`, only the invoices
-    due in it (as in a cleared-items export)."""
-    parts = []
-    for replication in range(replications):
-        result = simulate(scenario, replication=replication)
-        ledger = ledger_from_frames(result.frames, scenario)
-        if replications > 1:
-            ledger["customer_id"] = f"R{replication}-" + ledger["customer_id"]
-            ledger["invoice_id"] = f"R{replication}-" + ledger["invoice_id"]
-        parts.append(ledger)
-    ledger = pd.concat(parts, ignore_index=True)
-    if window is not None:
-        ledger = ledger[ledger["due_date"].between(*window)].reset_index(drop=True)
-    return ledger
-
-
-def replications_for(invoices: int, *, at_least: int = 50_000, most: int = 30) -> int:
-    """Replications to pool so a simulated check has about `at_least` invoices (small books are noisy)."""
-    return int(min(max(math.ceil(at_least / max(invoices, 1)), 1), most))
 
 
 # ---------------------------------------------------------------------------------------------- data prep
@@ -467,213 +446,6 @@ def _segment_yaml(name: str, fit: dict[str, Any], *, terms: int) -> dict[str, An
 # ---------------------------------------------------------------------------------------------- stage 2: simulated moments
 
 
-def _targets(paid: pd.DataFrame) -> dict[str, Any]:
-    """The moments matched by simulation: per segment and overall."""
-    days_late = (paid["paid_date"] - paid["due_date"]).dt.days
-    per_segment = {}
-    for seg, rows in days_late.groupby(paid["seg"]):
-        per_segment[str(seg)] = _segment_moments(rows.to_numpy())
-    stats = payment_statistics(paid)
-    return {"segments": per_segment, "batching": stats["share_cleared_with_other_same_day"], "same_due": _share_due_with_other(paid), "disputed_spread": _disputed_spread(paid),
-            "disputed": stats["share_late_disputed"], "undisputed": stats["share_late_undisputed"],
-            "paper": stats["share_late_paper"], "electronic": stats["share_late_electronic"],
-            "persistence_gap": (stats["p_late_given_prev_late"] - stats["p_late_given_prev_on_time"])
-            if stats["p_late_given_prev_late"] is not None and stats["p_late_given_prev_on_time"] is not None else None}
-
-
-def _disputed_spread(ledger: pd.DataFrame) -> float | None:
-    """p90 - p50 of days late of disputed invoices: how variable the dispute hold is."""
-    if "disputed" not in ledger.columns:
-        return None
-    rows = ledger[ledger["disputed"].fillna(False).astype(bool)]
-    if len(rows) < 20:
-        return None
-    days = (rows["paid_date"] - rows["due_date"]).dt.days
-    return float(max(days.quantile(0.9) - days.quantile(0.5), 1.0))
-
-
-def _share_due_with_other(ledger: pd.DataFrame) -> float:
-    """Share of invoices due on the same day as another invoice of the same customer (statement terms)."""
-    return float((ledger.groupby(["customer_id", "due_date"])["customer_id"].transform("size") >= 2).mean())
-
-
-def _segment_moments(days_late: np.ndarray) -> dict[str, float]:
-    late = days_late[days_late > 0]
-    not_late = days_late[days_late <= 0]
-    return {
-        "late": float((days_late > 0).mean()),
-        "on_due_of_not_late": float((not_late == 0).mean()) if not_late.size else 0.5,
-        "p50_late": float(np.quantile(late, 0.5)) if late.size else 1.0,
-        "p90_late": float(np.quantile(late, 0.9)) if late.size else 1.0,
-        "p90": float(np.quantile(days_late, 0.9)) if days_late.size else 0.0,
-    }
-
-
-def _scaled(scenario: Scenario, window: tuple[pd.Timestamp, pd.Timestamp], *, invoices: int) -> Scenario:
-    """The scenario with customers scaled so a check simulation has about `invoices` invoices."""
-    months = ((window[1] - window[0]).days + 1) / DAYS_PER_MONTH
-    expected = sum(s.customers * s.invoices_per_month for s in scenario.portfolio.segments) * months
-    factor = min(30.0, invoices / max(expected, 1.0))  # small books are scaled up: less noise to chase
-    data = scenario.model_dump(mode="json")
-    for seg in data["portfolio"]["segments"]:
-        seg["customers"] = max(int(round(seg["customers"] * factor)), 20)
-    # The team scales with the book, or a scaled-up book would queue its disputes longer than the real one.
-    data["team"]["collectors"] = max(1, math.ceil(data["team"]["collectors"] * factor))
-    return validate_scenario(data, source="calibrate")
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
-
-
-def _simulated_moments(scenario: Scenario, targets: dict[str, Any], *, window, iterations: int, invoices: int,
-                       has_disputes: bool, has_channel: bool, history: list[dict[str, Any]]) -> Scenario:
-    """Move the parameters a ledger cannot show directly until the simulated ledger matches (damped fixed point)."""
-    data = scenario.model_dump(mode="json")
-    for _ in range(iterations):
-        trial = _scaled(validate_scenario(data, source="calibrate"), window, invoices=invoices)
-        sim = simulated_invoices(trial, window=window)
-        if sim.empty:
-            break
-        sim_days = (sim["paid_date"] - sim["due_date"]).dt.days
-        sim_paid = sim[sim["paid_date"].notna()]
-        for seg in data["portfolio"]["segments"]:
-            target = targets["segments"][seg["name"]]
-            # Invoices still unpaid when the simulation ends count as very late (censored), so a tail that
-            # runs past the horizon cannot hide from the quantiles and make them chase it further.
-            rows = sim_days[(sim["segment"] == seg["name"]).to_numpy()].fillna(CENSORED_DAYS_LATE).to_numpy()
-            if rows.size < 20:
-                continue
-            got = _segment_moments(rows)
-            b = seg["behaviour"]
-            # A plain logit step: it undershoots when the customer effect is large (the share then moves by
-            # E[p(1-p)] < p(1-p) per unit), which converges more slowly but keeps the state late shares
-            # away from 0 and 1 while the customer effect is still being fitted.
-            shift = _logit(target["late"]) - _logit(got["late"])
-            b["late_share_normal"] = float(special.expit(_logit(b["late_share_normal"]) + shift))
-            b["late_share_strained"] = float(special.expit(_logit(b["late_share_strained"]) + shift))
-            early_shift = _logit(1 - target["on_due_of_not_late"]) - _logit(1 - got["on_due_of_not_late"])
-            b["early_share"] = float(special.expit(_logit(b["early_share"]) + early_shift))
-            b["days_late_normal"]["median"] = float(np.clip(b["days_late_normal"]["median"] * target["p50_late"] / got["p50_late"], 0.2, 365))
-            # The tail is matched at the segment's p90 of all invoices where that is a late day (it is what a
-            # days-late p90 check reads), else at the p90 of late invoices.
-            if target["p90"] >= 2 and got["p90"] >= 1:
-                tail_ratio = target["p90"] / got["p90"]
-            else:
-                tail_ratio = target["p90_late"] / got["p90_late"]
-            b["days_late_strained"]["median"] = float(np.clip(b["days_late_strained"]["median"] * tail_ratio, 0.2, 365))
-            # The spread of late days (p90 / p50 of late invoices, in logs) sets the strained sigma, so the tail
-            # beyond the segment's p90 is not left to the mixture fit alone.
-            target_spread = math.log(max(target["p90_late"], 1.0) / max(target["p50_late"], 1.0))
-            got_spread = math.log(max(got["p90_late"], 1.0) / max(got["p50_late"], 1.0))
-            if target_spread > 0.1 and got_spread > 0.1:
-                b["days_late_strained"]["sigma"] = float(np.clip(b["days_late_strained"]["sigma"] * target_spread / got_spread, 0.05, 3.0))
-        stats = payment_statistics(sim_paid)
-        history.append({"share_late": stats["share_late"], "same_due": _share_due_with_other(sim),
-                        "batching": stats["share_cleared_with_other_same_day"],
-                        "p_ll": stats["p_late_given_prev_late"], "p_lo": stats["p_late_given_prev_on_time"],
-                        "disputed": stats["share_late_disputed"], "paper": stats["share_late_paper"]})
-        if targets["persistence_gap"] is not None and stats["p_late_given_prev_late"] is not None:
-            # Heterogeneity between customers is what separates P(late | late) from P(late | on time) once
-            # payment runs and weekends have added their noise.
-            gap_sim = stats["p_late_given_prev_late"] - stats["p_late_given_prev_on_time"]
-            factor = math.exp(2.0 * (targets["persistence_gap"] - gap_sim))
-            for seg in data["portfolio"]["segments"]:
-                b = seg["behaviour"]
-                b["customer_lateness_sigma"] = float(np.clip(b["customer_lateness_sigma"] * factor, 0.05, 8.0))
-        if targets["batching"] is not None and stats["share_cleared_with_other_same_day"] is not None:
-            step = 1.5 * (targets["batching"] - stats["share_cleared_with_other_same_day"])
-            for seg in data["portfolio"]["segments"]:
-                seg["behaviour"]["weekly_run_share"] = float(np.clip(seg["behaviour"]["weekly_run_share"] + step, 0.0, 1.0))
-        step = 1.5 * (targets["same_due"] - _share_due_with_other(sim))
-        for seg in data["portfolio"]["segments"]:
-            seg["statement_terms_share"] = float(np.clip(seg["statement_terms_share"] + step, 0.0, 1.0))
-        if has_disputes and stats["share_late_disputed"] is not None and targets["disputed"] is not None:
-            external = data["team"]["dispute_external_days"]
-            external["mean"] = float(np.clip(external["mean"] * math.exp(2.0 * (targets["disputed"] - stats["share_late_disputed"])), 0.5, 365))
-            spread = _disputed_spread(sim_paid)
-            if targets["disputed_spread"] and spread:
-                external["cv"] = float(np.clip(external["cv"] * targets["disputed_spread"] / spread, 0.05, 3.0))
-        if has_channel and stats["share_late_paper"] is not None and targets["paper"] is not None:
-            paper = data["invoicing"]["paper_delivery_days"]
-            gap_target = targets["paper"] - targets["electronic"]
-            gap_sim = stats["share_late_paper"] - stats["share_late_electronic"]
-            paper["value"] = float(np.clip(paper["value"] + 20.0 * (gap_target - gap_sim), 0.0, 30.0))
-    return validate_scenario(data, source="calibrate")
-
-
-def mean_monthly_dso(ledger: pd.DataFrame) -> float | None:
-    """Mean of the monthly DSO over the full months of a ledger (the first and last two are left out: edges)."""
-    if ledger["invoice_date"].isna().all():
-        return None
-    last = ledger["invoice_date"].max()
-    frame = ledger_kpis(ledger, as_of=last)
-    values = pd.to_numeric(frame["dso"], errors="coerce").iloc[2:-2].dropna()
-    return float(values.mean()) if len(values) else None
-
-
 # ---------------------------------------------------------------------------------------------- report
 
 
-def calibration_markdown(calibration: Calibration, *, source: str) -> str:
-    """calibration.md: fitted values, notes, and observed vs simulated statistics."""
-    lines = [f"# Calibration of `{calibration.scenario.name}`", "", f"Fitted to `{source}` by `arsim calibrate`.", ""]
-    lines += ["## Method", "",
-              "Stage 1, maximum likelihood per segment: a hidden normal/cash-strained Markov chain with a per-customer "
-              "random effect fitted to each customer's sequence of late flags; a two-component lognormal mixture of days "
-              "late; lognormal amounts; order rates per customer-month. Stage 2, simulated method of moments: the scenario "
-              "is simulated and late share, on-due share, days-late p50 (late invoices) and p90 per segment, invoices due "
-              "together, same-day clearing, the persistence gap, disputed and paper late shares are matched. Values below "
-              "are the final scenario's.", ""]
-    lines += ["## Notes", ""] + [f"- {note}" for note in calibration.notes] + [""]
-    lines += ["## Fitted segments", "", "| segment | customers | invoices/month | late normal | late strained | strained share | "
-              "spell days | customer sigma | days late normal (median, sigma) | days late strained (median, sigma) | weekly runs | statement terms |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for seg in calibration.scenario.portfolio.segments:
-        b = seg.behaviour
-        lines.append(f"| {seg.name} | {seg.customers:,} | {seg.invoices_per_month:.2f} | {b.late_share_normal:.3f} | "
-                     f"{b.late_share_strained:.3f} | {b.strained_share:.3f} | {b.strained_spell_days:.0f} | "
-                     f"{b.customer_lateness_sigma:.2f} | {b.days_late_normal.median:.1f}, {b.days_late_normal.sigma:.2f} | "
-                     f"{b.days_late_strained.median:.1f}, {b.days_late_strained.sigma:.2f} | {b.weekly_run_share:.2f} | {seg.statement_terms_share:.2f} |")
-    inv = calibration.scenario.invoicing
-    lines += ["", f"Paper delivery days: {inv.paper_delivery_days.model_dump()}; dispute rate paper {inv.paper_error_rate:.3f}, "
-              f"electronic {inv.electronic_error_rate:.3f}; dispute hold (other teams' days): "
-              f"{calibration.scenario.team.dispute_external_days.model_dump()}.", ""]
-    lines += ["## Observed vs simulated", "", "| statistic | observed | simulated |", "|---|---|---|"]
-    for label, observed, simulated in comparison_rows(calibration.observed, calibration.simulated):
-        lines.append(f"| {label} | {observed} | {simulated} |")
-    if calibration.observed_dso is not None:
-        lines.append(f"| DSO (mean of monthly) | {calibration.observed_dso:.1f} | {_num(calibration.simulated_dso)} |")
-    return "\n".join(lines) + "\n"
-
-
-def _num(value: float | None, *, share: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{100 * value:.1f}%" if share else f"{value:.1f}"
-
-
-def _probability(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def comparison_rows(observed: dict[str, Any], simulated: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(label, observed, simulated) rows of the statistics a calibration is judged on."""
-    rows = []
-    for key in ("share_late", "share_on_due", "share_late_over_30"):
-        rows.append((key, _num(observed[key], share=True), _num(simulated[key], share=True)))
-    for q in ("p10", "p25", "p50", "p75", "p90", "p95", "p99"):
-        o, s = observed["days_late_quantiles"], simulated["days_late_quantiles"]
-        rows.append((f"days late {q}", _num(o and o[q]), _num(s and s[q])))
-    for key in ("p_late_given_prev_late", "p_late_given_prev_on_time"):
-        rows.append((key, _probability(observed[key]), _probability(simulated[key])))
-    rows.append(("share_cleared_with_other_same_day", _num(observed["share_cleared_with_other_same_day"], share=True),
-                 _num(simulated["share_cleared_with_other_same_day"], share=True)))
-    for q in ("p10", "p25", "p50", "p75", "p90"):
-        o, s = observed["customer_late_share_quantiles"], simulated["customer_late_share_quantiles"]
-        rows.append((f"customer late share {q}", _num(o and o[q], share=True), _num(s and s[q], share=True)))
-    for key in ("share_late_disputed", "share_late_undisputed", "share_late_paper", "share_late_electronic"):
-        rows.append((key, _num(observed[key], share=True), _num(simulated[key], share=True)))
-    rows.append(("mean_days_to_pay", _num(observed["mean_days_to_pay"]), _num(simulated["mean_days_to_pay"])))
-    return rows

@@ -12,7 +12,9 @@ from typing import Sequence
 
 import yaml
 
-from arsim.scenario import InputError, Scenario, load_scenario
+from arsim.errors import InputError
+from arsim.scenario.files import load_scenario
+from arsim.scenario.schema import Scenario
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,9 +108,8 @@ def _format(value: float) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from arsim.experiment import kpis_json, run_experiment, write_results
-
-    from arsim.experiment import run_experiment_auto
+    from arsim.experiment.replications import run_experiment, run_experiment_auto
+    from arsim.experiment.results import kpis_json, write_results
 
     scenario = _load(args)
     command = "arsim " + " ".join(shlex.quote(a) for a in args.argv)
@@ -176,8 +177,8 @@ def _print_table(frame, columns: list[tuple]) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from arsim.compare import MAIN_KPIS, compare, compare_json
-    from arsim.scenario import load_policy
+    from arsim.analysis.compare import MAIN_KPIS, compare, compare_json
+    from arsim.scenario.files import load_policy
 
     baseline = _load(args)
     alternatives: dict[str, object] = {}
@@ -224,7 +225,7 @@ def _unique(name: str, taken: dict) -> str:
 
 
 def _kpi_list(text: str | None, *, default: Sequence[str]) -> list[str]:
-    from arsim.kpis import KPI_KEYS
+    from arsim.measure.simulated import KPI_KEYS
 
     if not text:
         return list(default)
@@ -236,8 +237,8 @@ def _kpi_list(text: str | None, *, default: Sequence[str]) -> list[str]:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from arsim.charts import save_chart, sweep_chart
-    from arsim.compare import parse_param, sweep
+    from arsim.analysis.sweep import parse_param, sweep
+    from arsim.present.charts import save_chart, sweep_chart
 
     scenario = _load(args)
     parameters: dict[str, list] = {}
@@ -252,7 +253,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     folder = Path(table.attrs["folder"])
     save_chart(sweep_chart(table, parameters=list(parameters), kpis=kpis), folder / "sweep.html")
     if args.json:
-        from arsim.compare import sweep_json
+        from arsim.analysis.sweep import sweep_json
 
         print(json.dumps(sweep_json(table, kpis=kpis), allow_nan=False))
         return 0
@@ -268,9 +269,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
-    from arsim.capacity import capacity, capacity_json
-    from arsim.charts import capacity_chart, save_chart
-    from arsim.compare import parse_values
+    from arsim.analysis.capacity import capacity, capacity_json
+    from arsim.analysis.sweep import parse_values
+    from arsim.present.charts import capacity_chart, save_chart
 
     scenario = _load(args)
 
@@ -349,7 +350,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_fields(args: argparse.Namespace) -> int:
-    from arsim.scenario import field_reference, field_reference_markdown
+    from arsim.scenario.reference import field_reference, field_reference_markdown
 
     if args.markdown:
         print(field_reference_markdown(), end="")
@@ -361,7 +362,7 @@ def _cmd_fields(args: argparse.Namespace) -> int:
 
 def _read_ledger(args: argparse.Namespace):
     """The ledger named on the command line, with its mapping; dropped rows are reported on stderr."""
-    from arsim.ledger import LedgerError, LedgerMapping, load_mapping, read_ledger
+    from arsim.ledger.read import LedgerError, LedgerMapping, load_mapping, read_ledger
 
     mapping = load_mapping(args.mapping) if args.mapping else LedgerMapping()
     columns = dict(mapping.columns)
@@ -388,7 +389,7 @@ def _add_ledger_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
-    from arsim.ledger_metrics import kpis_as_of_json, ledger_kpis
+    from arsim.measure.ledger_kpis import kpis_as_of_json, ledger_kpis
 
     ledger = _read_ledger(args)
     frame = ledger_kpis(ledger, as_of=args.as_of, period=args.period)
@@ -417,8 +418,9 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from arsim.calibrate import calibration_markdown, fit_ledger
-    from arsim.scenario import dump_yaml
+    from arsim.ledger.calibrate.fit import fit_ledger
+    from arsim.ledger.calibrate.report import calibration_markdown
+    from arsim.scenario.files import dump_yaml
 
     ledger = _read_ledger(args)
     segments: str | int = args.segments if args.segments == "auto" else _positive(args.segments)
@@ -436,7 +438,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"{output}: {len(calibration.scenario.portfolio.segments)} segment(s), "
           f"{sum(seg.customers for seg in calibration.scenario.portfolio.segments):,} customers; report {report}")
     print(f"{'statistic':<36}{'observed':>10}{'simulated':>11}")
-    from arsim.calibrate import comparison_rows
+    from arsim.ledger.calibrate.report import comparison_rows
 
     for label, observed, simulated in comparison_rows(o, s):
         print(f"{label:<36}{observed:>10}{simulated:>11}")

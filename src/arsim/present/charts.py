@@ -14,7 +14,7 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from arsim.experiment import _atomic_write
+from arsim.experiment.results import atomic_write
 
 
 def _long(table: pd.DataFrame, *, keys: Sequence[str], by: Sequence[str]) -> pd.DataFrame:
@@ -72,5 +72,5 @@ def save_chart(chart: alt.TopLevelMixin, path: str | Path) -> Path:
     path = Path(path)
     kind = path.suffix.lstrip(".") or "html"
     options = {"inline": True} if kind == "html" else {}
-    _atomic_write(path, lambda tmp: chart.save(tmp, format=kind, **options))
+    atomic_write(path, lambda tmp: chart.save(tmp, format=kind, **options))
     return path

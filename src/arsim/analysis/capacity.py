@@ -19,33 +19,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from arsim.experiment import (
-    build_manifest, clean_number, confidence_interval, paired_difference, run_parallel, run_replication, with_run, write_csv,
-    write_json,
-)
-from arsim.scenario import MAX_CONTACT_VOLUME, InputError, Scenario, validate_scenario
-
-
-def erlang_c_probability_of_wait(*, servers: int, offered_load: float) -> float:
-    """Erlang C: the chance an arrival has to wait, for c servers and offered load a = arrival rate / service rate."""
-    if offered_load >= servers:
-        return 1.0
-    term = 1.0
-    below = 1.0  # sum of a^k / k! for k < c, built up without large factorials
-    for k in range(1, servers):
-        term *= offered_load / k
-        below += term
-    top = term * offered_load / servers * servers / (servers - offered_load)
-    return top / (below + top)
-
-
-def erlang_c_mean_wait(*, servers: int, arrival_rate: float, service_rate: float) -> float:
-    """Mean time in queue (before service starts) of an M/M/c queue, in the time unit of the rates."""
-    if arrival_rate >= servers * service_rate:
-        return math.inf
-    waiting = erlang_c_probability_of_wait(servers=servers, offered_load=arrival_rate / service_rate)
-    return waiting / (servers * service_rate - arrival_rate)
-
+from arsim.errors import InputError
+from arsim.experiment.executors import run_parallel
+from arsim.experiment.replications import run_replication, with_run
+from arsim.experiment.results import build_manifest, clean_number, write_csv, write_json
+from arsim.experiment.statistics import confidence_interval, paired_difference
+from arsim.scenario.schema import MAX_CONTACT_VOLUME, Scenario, validate_scenario
 
 # ---------------------------------------------------------------------------------------------- workload
 

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from arsim.errors import InputError
 
 CHANNELS: tuple[str, ...] = ("email", "call", "letter", "agency")
 DEFAULT_CONTACT_COST: dict[str, float] = {"email": 0.05, "call": 1.0, "letter": 1.5, "agency": 30.0}
@@ -29,10 +36,6 @@ MAX_CONTACT_VOLUME = 4.0
 
 WorklistRule = Literal["task_type", "fifo", "amount_at_risk", "days_past_due"]
 """Names of the worklist orders; `arsim.policy.WORKLIST_RULES` gives each its sort key."""
-
-
-class InputError(ValueError):
-    """A user's input is wrong: the message is one line naming the file, the field or row, and the problem."""
 
 
 class _Frozen(BaseModel):
@@ -571,120 +574,6 @@ def validate_policy(data: Any, *, source: str = "<policy>") -> Policy:
         raise InputError(_format_error(error, source)) from None
 
 
-def _read_yaml(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read: {error.__class__.__name__}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InputError(f"{path}: {where}invalid YAML: {problem}") from None
-
-
-def load_scenario(path: str | Path, *, policy: str | Path | None = None) -> Scenario:
-    """Read a scenario YAML file (and optionally a policy file that replaces its policy)."""
-    scenario = validate_scenario(_read_yaml(path), source=str(path))
-    if policy is not None:
-        scenario = scenario.with_policy(load_policy(policy))
-    return scenario
-
-
-def load_policy(path: str | Path) -> Policy:
-    """Read a policy YAML file (either the policy's fields, or a mapping with one key ``policy``)."""
-    return validate_policy(_read_yaml(path), source=str(path))
-
-
-def dump_yaml(model: BaseModel) -> str:
-    """YAML text of a scenario or policy, every field resolved (what a run actually used)."""
-    return yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
 # ---------------------------------------------------------------------------------------------- reference
 
 
-def _compact(data: Any) -> str:
-    if isinstance(data, dict):
-        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in data.items()) + "}"
-    if isinstance(data, list):
-        return "[" + ", ".join(_compact(v) for v in data) + "]"
-    return "null" if data is None else str(data)
-
-
-def _describe_default(value: Any, *, field_name: str) -> str:
-    from pydantic_core import PydanticUndefined
-
-    if value is PydanticUndefined:
-        return "(required)"
-    if field_name == "segments":
-        return "one segment named all, with the defaults below"
-    if isinstance(value, BaseModel):
-        data = value.model_dump(mode="json")
-        return _compact(data) if "dist" in data else "(see fields)"
-    if isinstance(value, (tuple, list, dict)):
-        data = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value] if not isinstance(value, dict) else {
-            k: (v.model_dump(mode="json") if isinstance(v, BaseModel) else v) for k, v in value.items()}
-        return _compact(data)
-    if value is None:
-        return "null"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    """The model class a field holds directly (not distributions, which are documented as values)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and "dist" not in annotation.model_fields:
-        return annotation
-    return None
-
-
-def field_reference(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, str]]:
-    """Every scenario field: dotted path, default and one-line description (source of docs/scenario.md)."""
-    rows: list[dict[str, str]] = []
-    for name, info in model.model_fields.items():
-        path = f"{prefix}{name}"
-        annotation = info.annotation
-        default = info.get_default(call_default_factory=True)
-        nested = _nested_model(annotation)
-        args = getattr(annotation, "__args__", ())
-        rows.append({"path": path, "default": _describe_default(default, field_name=name), "description": info.description or ""})
-        if nested is not None:
-            rows.extend(field_reference(nested, f"{path}."))
-        elif name == "segments":
-            rows.extend(field_reference(Segment, f"{path}[]."))
-        elif name == "channels":
-            rows.extend(field_reference(ChannelResponse, f"{path}.<channel>."))
-            rows[-5:] = [row | {"default": "by channel, see channels"} for row in rows[-5:]]
-        elif args and len(args) == 2 and _nested_model(args[1]) is not None and name != "by_segment":
-            rows.extend(field_reference(args[1], f"{path}.<name>."))
-    return rows
-
-
-def field_reference_markdown() -> str:
-    """docs/scenario.md: every field with its default and description."""
-    lines = [
-        "# Scenario fields",
-        "",
-        "Every field of a scenario file, with its default and what it means. A file states only what differs",
-        "from these defaults; unknown fields are errors. Distributions are written `{dist: NAME, ...}` with",
-        "`fixed` (value), `exponential` (mean), `lognormal` (median, sigma), `uniform` (low, high) or `gamma`",
-        "(mean, cv). `segments[]` is a list (address one with its name or index in `--set`, e.g.",
-        "`portfolio.segments.prompt.customers=900`); `<channel>` is one of email, call, letter, agency.",
-        "(assumption) marks a default with no public source: set it from your own data.",
-        "",
-        "Generated by `arsim fields --markdown`; a test fails if a field is missing here.",
-        "",
-        "| field | default | description |",
-        "|---|---|---|",
-    ]
-    for row in field_reference():
-        default = row["default"].replace("|", "\\|")
-        lines.append(f"| `{row['path']}` | {default} | {row['description'].replace('|', '/')} |")
-    return "\n".join(lines) + "\n"

@@ -1,0 +1,150 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from arsim.errors import InputError
+from arsim.experiment.executors import run_parallel
+from arsim.experiment.replications import kpis_of_replication, with_run
+from arsim.experiment.results import build_manifest, clean_number, write_csv, write_json
+from arsim.experiment.statistics import confidence_interval
+from arsim.measure.simulated import KPI_KEYS
+from arsim.scenario.schema import Scenario
+
+
+def parse_number(text: str, *, option: str) -> float:
+    """A number from the command line, or an InputError naming the option."""
+    text = text.strip()
+    if not _NUMBER.match(text):
+        raise InputError(f"{option}: {text!r} is not a number")
+    return float(text)
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_values(text: str, *, option: str) -> list[Any]:
+    """Values of a sweep axis: ``2,3,4`` (YAML scalars), or a range ``start:stop[:step]`` with stop included.
+
+    A range must be numeric with a positive step and stop >= start; a list must not be empty.
+    """
+    import yaml
+
+    text = text.strip()
+    if not text:
+        raise InputError(f"{option}: empty list of values")
+    if ":" in text and "," not in text:
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or any(not p.strip() for p in parts):
+            raise InputError(f"{option}: bad range {text!r}; expected start:stop or start:stop:step")
+        start, stop = parse_number(parts[0], option=option), parse_number(parts[1], option=option)
+        step = parse_number(parts[2], option=option) if len(parts) == 3 else 1.0
+        if step <= 0:
+            raise InputError(f"{option}: range step must be positive, got {parts[2].strip()}")
+        if stop < start:
+            raise InputError(f"{option}: empty range {text!r} (stop is below start)")
+        count = int(math.floor((stop - start) / step + 1e-9)) + 1
+        if count > 10_000:
+            raise InputError(f"{option}: range {text!r} has {count} values; at most 10000")
+        values = [round(start + i * step, 10) for i in range(count)]
+        integral = all(float(p).is_integer() for p in (start, step))
+        return [int(v) for v in values] if integral else values
+    items = [item.strip() for item in text.split(",")]
+    if any(not item for item in items):
+        raise InputError(f"{option}: empty value in {text!r}")
+    values = []
+    for item in items:
+        try:
+            values.append(yaml.safe_load(item))
+        except yaml.YAMLError:
+            raise InputError(f"{option}: {item!r} is not a valid value") from None
+    return values
+
+
+def parse_param(text: str) -> tuple[str, list[Any]]:
+    """``path.to.field=values`` of ``--param`` into the path and its list of values."""
+    path, sep, values = text.partition("=")
+    if not sep or not path.strip():
+        raise InputError(f"--param {text!r}: expected path.to.field=v1,v2,... or path.to.field=start:stop:step")
+    return path.strip(), parse_values(values, option=f"--param {path.strip()}")
+
+
+def sweep_cells(scenario: Scenario, parameters: Mapping[str, Sequence[Any]]) -> list[tuple[dict[str, Any], Scenario]]:
+    """Every combination of the parameter values (full factorial), each as a validated scenario.
+
+    All cells are built before anything runs, so an unknown path or a bad value fails at once.
+    """
+    if not parameters:
+        raise InputError("sweep: give at least one --param path.to.field=v1,v2,...")
+    for path, values in parameters.items():
+        if len(values) == 0:
+            raise InputError(f"--param {path}: empty list of values")
+    paths = list(parameters)
+    cells = []
+    for combination in itertools.product(*(parameters[p] for p in paths)):
+        assignment = dict(zip(paths, combination))
+        cells.append((assignment, scenario.with_overrides(assignment, source=f"--param {', '.join(f'{k}={v}' for k, v in assignment.items())}")))
+    return cells
+
+
+def sweep(
+    scenario: Scenario, parameters: Mapping[str, Sequence[Any]], *, replications: int | None = None, seed: int | None = None,
+    jobs: int = 1, progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
+    command: str | None = None,
+) -> pd.DataFrame:
+    """A full factorial sweep: one row per cell with the mean and 95% CI of every KPI over its replications.
+
+    Columns: the parameter paths, n, then for each KPI ``<kpi>``, ``<kpi>_ci_low``, ``<kpi>_ci_high``.
+    Every cell runs replications 0..R-1 of the same seed (common random numbers across cells); cells and
+    replications share one process pool, and the numbers do not depend on ``jobs``. Unless ``save`` is false
+    the summary and the tidy table (one row per cell x replication: parameters, cell, replication, KPIs) are
+    written as summary.csv and replications.csv with manifest.json; ``frame.attrs["folder"]`` names the folder.
+    """
+    scenario = with_run(scenario, replications=replications, seed=seed)
+    cells = sweep_cells(scenario, parameters)
+    count = scenario.run.replications
+    paths = list(parameters)
+    work = [(cell, r) for _, cell in cells for r in range(count)]
+    done = run_parallel(kpis_of_replication, work, jobs=jobs, progress=progress, desc=f"sweep {scenario.name}")
+    tidy_rows = []
+    for index, (assignment, _) in enumerate(cells):
+        for r in range(count):
+            tidy_rows.append({**assignment, "cell": index, "replication": r, **done[index * count + r]})
+    tidy = pd.DataFrame(tidy_rows)
+    summary_rows = []
+    for index, (assignment, _) in enumerate(cells):
+        part = tidy[tidy["cell"] == index]
+        row: dict[str, Any] = {**assignment, "n": count}
+        for key in KPI_KEYS:
+            mean, low, high = confidence_interval(part[key].tolist())
+            row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high})
+        summary_rows.append(row)
+    summary = pd.DataFrame(summary_rows)
+    summary.attrs.update({"parameters": paths, "replications": count, "seed": scenario.run.seed})
+    if save:
+        target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-sweep")
+        write_csv(target / "summary.csv", summary, index=False, float_format="%.6g")
+        write_csv(target / "replications.csv", tidy, index=False, float_format="%.6g")
+        extra = {"parameters": {p: list(parameters[p]) for p in paths}, "cells": len(cells)}
+        write_json(target / "manifest.json", build_manifest(scenario, command=command, extra=extra))
+        summary.attrs["folder"] = str(target)
+    return summary
+
+
+def sweep_json(summary: pd.DataFrame, *, kpis: Sequence[str] = KPI_KEYS) -> dict[str, Any]:
+    """The ``--json`` object of `arsim sweep`: every cell with its parameter values and KPI means and CIs."""
+    parameters = list(summary.attrs.get("parameters", []))
+    cells = []
+    for row in summary.to_dict(orient="records"):
+        cells.append({
+            "parameters": {p: (row[p].item() if hasattr(row[p], "item") else row[p]) for p in parameters},
+            "kpis": {k: {"mean": clean_number(row[k]), "ci_low": clean_number(row[f"{k}_ci_low"]), "ci_high": clean_number(row[f"{k}_ci_high"])} for k in kpis},
+        })
+    return {"parameters": parameters, "replications": int(summary.attrs.get("replications", 0)), "cells": cells}

@@ -1,0 +1,106 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from arsim.measure.formulas import (
+    aging,
+    ar_turnover,
+    average_collection_period,
+    average_days_delinquent,
+    best_possible_dso,
+    cei,
+    dso,
+    dso_countback,
+    safe_ratio,
+)
+from arsim.sim.calendar import DAYS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class Movements:
+    """A book as money movements: invoices raise AR, settlements (cash, discounts, write-offs) lower it.
+
+    invoices: invoice_id, customer_id, invoice_day, due_day, amount (one row per invoice).
+    settlements: invoice_id, day, amount (any number of rows per invoice; amount lowers the open balance).
+    Days are integers on one axis (simulation days, or days since an epoch for a real ledger).
+    """
+
+    invoices: pd.DataFrame
+    settlements: pd.DataFrame
+
+    def open_at(self, boundary: int) -> pd.DataFrame:
+        """Open invoices at a day boundary: invoice_id, due_day, open_amount (> 0 only)."""
+        issued = self.invoices[self.invoices["invoice_day"] < boundary]
+        settled = self.settlements[self.settlements["day"] < boundary].groupby("invoice_id")["amount"].sum()
+        open_amount = issued["amount"].to_numpy() - settled.reindex(issued["invoice_id"]).fillna(0.0).to_numpy()
+        frame = pd.DataFrame({"invoice_id": issued["invoice_id"].to_numpy(), "due_day": issued["due_day"].to_numpy(), "open_amount": open_amount})
+        return frame[frame["open_amount"] > 1e-6]
+
+    def average_balance(self, start: int, end: int) -> float:
+        """Mean AR over the days of [start, end): each day's balance after that day's movements."""
+        days = end - start
+        inv = self.invoices
+        up = (inv["amount"] * np.clip(end - np.maximum(inv["invoice_day"], start), 0, None)).sum()
+        st = self.settlements
+        down = (st["amount"] * np.clip(end - np.maximum(st["day"], start), 0, None)).sum()
+        return float(up - down) / days
+
+    def sales(self, start: int, end: int) -> float:
+        inv = self.invoices
+        return float(inv.loc[(inv["invoice_day"] >= start) & (inv["invoice_day"] < end), "amount"].sum())
+
+
+def month_starts(start_date: pd.Timestamp, start: int, end: int) -> list[int]:
+    """Day numbers of the calendar month starts strictly inside (start, end), plus start and end."""
+    first = pd.Timestamp(start_date) + pd.Timedelta(days=start)
+    last = pd.Timestamp(start_date) + pd.Timedelta(days=end)
+    inner = pd.date_range(first.to_period("M").to_timestamp() + pd.offsets.MonthBegin(1), last, freq="MS", inclusive="left")
+    days = [(d - pd.Timestamp(start_date)).days for d in inner]
+    return [start] + [d for d in days if start < d < end] + [end]
+
+
+def portfolio_kpis(
+    movements: Movements, *, start: int, end: int, start_date: pd.Timestamp, months: float | None = None,
+    countback: tuple[list[float], list[float]] | None = None,
+) -> dict[str, float]:
+    """Receivables KPIs of DOMAIN.md section 2 for the period [start, end) of a book.
+
+    ``months`` is the period's N for CEI (default: its days / 30.44); ``countback`` gives the sales and days of
+    the months to count back over, latest first (default: the calendar months of the period itself).
+    """
+    days = end - start
+    sales = movements.sales(start, end)
+    open_end = movements.open_at(end)
+    ar_end = float(open_end["open_amount"].sum())
+    ar_beg = float(movements.open_at(start)["open_amount"].sum())
+    ar_current_end = float(open_end.loc[open_end["due_day"] >= end, "open_amount"].sum())
+    dso_days = dso(ar_end, sales, days)
+    best = best_possible_dso(ar_current_end, sales, days)
+    if countback is None:
+        bounds = month_starts(start_date, start, end)
+        countback = ([movements.sales(a, b) for a, b in zip(bounds[:-1], bounds[1:])][::-1], [b - a for a, b in zip(bounds[:-1], bounds[1:])][::-1])
+    turnover = ar_turnover(sales, ar_beg, ar_end, days=days)
+    buckets = aging(open_end["open_amount"], end - open_end["due_day"])
+    return {
+        "sales": sales,
+        "ar_beg": ar_beg,
+        "ar_end": ar_end,
+        "ar_current_end": ar_current_end,
+        "average_ar": movements.average_balance(start, end),
+        "dso": dso_days,
+        "dso_countback": dso_countback(ar_end, *countback) if any(countback[0]) else math.nan,
+        "best_possible_dso": best,
+        "add": average_days_delinquent(dso_days, best),
+        "cei": cei(ar_beg, sales, days / DAYS_PER_MONTH if months is None else months, ar_end, ar_current_end),
+        "pct_past_due": safe_ratio(ar_end - ar_current_end, ar_end) * 100.0,
+        "past_due_amount": ar_end - ar_current_end,
+        "ar_turnover": turnover,
+        "avg_collection_period": average_collection_period(turnover),
+        **{f"aging_{name}": value for name, value in buckets.items()},
+    }

@@ -1,0 +1,59 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import math
+
+from arsim.scenario.schema import Team
+
+INF = math.inf
+
+
+DAYS_PER_MONTH = 365.25 / 12
+"""Mean calendar days in a month (a Julian year over twelve), for monthly rates."""
+MINUTES_PER_DAY = 1440.0
+
+
+TIME_EPS = 1e-9
+
+
+
+class ShiftCalendar:
+    """When collectors work: a shift of fixed hours on each working weekday, in simulation days."""
+
+    def __init__(self, team: Team, *, start_weekday: int) -> None:
+        working = set(team.working_weekdays)
+        self.works = [(start_weekday + d) % 7 in working for d in range(7)]  # indexed by day % 7
+        self.continuous = team.hours_per_day >= 24 and len(working) == 7
+        self.start = team.shift_start_hour / 24.0 if team.hours_per_day < 24 else 0.0
+        self.length = team.hours_per_day / 24.0
+
+    def shift_end(self, t: float) -> float | None:
+        """End of the shift under way at time t, or None when t is off shift."""
+        if self.continuous:
+            return INF
+        day = math.floor(t)
+        begin = day + self.start
+        if self.works[day % 7] and begin <= t < begin + self.length - TIME_EPS:
+            return begin + self.length
+        return None
+
+    def next_start(self, t: float) -> float:
+        """The first shift start at or after time t."""
+        day = math.floor(t)
+        for ahead in range(8):
+            begin = day + ahead + self.start
+            if self.works[(day + ahead) % 7] and begin >= t - TIME_EPS:
+                return max(begin, t)
+        raise ValueError("team has no working day")  # ruled out by scenario validation
+
+    def minutes_between(self, start: float, end: float) -> float:
+        """Collector-minutes one collector has on shift in [start, end)."""
+        if self.continuous:
+            return (end - start) * MINUTES_PER_DAY
+        total = 0.0
+        for day in range(math.floor(start), math.ceil(end)):
+            if self.works[day % 7]:
+                begin, finish = day + self.start, day + self.start + self.length
+                total += max(0.0, min(finish, end) - max(begin, start))
+        return total * MINUTES_PER_DAY
