@@ -13,7 +13,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "arsim"
 # Lower layers first: a module may import modules of its own package or of an earlier layer only.
-LAYERS: list[str] = ["errors", "scenario", "sim", "measure", "ledger", "experiment", "analysis", "present", "cli"]
+LAYERS: list[str] = ["errors", "files", "scenario", "sim", "measure", "ledger", "experiment", "analysis", "present", "cli"]
 # Third-party libraries that only some packages may import (the first part of the module name).
 ONLY_IN: dict[str, set[str]] = {
     "simpy": {"arsim.sim"},

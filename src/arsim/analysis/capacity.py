@@ -136,7 +136,7 @@ def _axes(contact: Sequence[float] | None, email: Sequence[float] | None, call: 
 def capacity(
     scenario: Scenario, *, contact_scales: Sequence[float] | None = None, email_scales: Sequence[float] | None = None,
     call_scales: Sequence[float] | None = None, collectors: Sequence[int] | None = None, sla_target: float = 0.9,
-    plan_scale: float | None = None, replications: int | None = None, seed: int | None = None, jobs: int = 1,
+    plan_scale: float | None = None, replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None,
     progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
     command: str | None = None,
 ) -> pd.DataFrame:
@@ -177,7 +177,7 @@ def capacity(
             levels.append((scale, team, volumes, validate_scenario(data, source="capacity")))
     count = scenario.run.replications
     work = [(level, r) for *_, level in levels for r in range(count)]
-    done = run_parallel(_capacity_replication, work, jobs=jobs, progress=progress, desc=f"capacity {scenario.name}")
+    done = run_parallel(_capacity_replication, work, jobs=jobs, cluster=cluster, progress=progress, desc=f"capacity {scenario.name}")
     tidy = pd.DataFrame([
         {"contact_scale": scale, "collectors": team, "replication": r, **done[i * count + r]}
         for i, (scale, team, _, _) in enumerate(levels) for r in range(count)

@@ -67,7 +67,7 @@ def _named(alternatives: Mapping[str, Scenario | Policy] | Sequence[Scenario | P
 
 def compare(
     baseline: Scenario, alternatives: Mapping[str, Scenario | Policy] | Sequence[Scenario | Policy], *,
-    replications: int | None = None, seed: int | None = None, jobs: int = 1, progress: bool = False,
+    replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None, progress: bool = False,
     name: str | None = None, folder: str | Path | None = None, save: bool = True, command: str | None = None,
 ) -> pd.DataFrame:
     """Paired comparison of alternatives (policies or scenarios) against a baseline, one row per alternative x KPI.
@@ -82,7 +82,7 @@ def compare(
     named = [(alt_name, _as_scenario(baseline, alt)) for alt_name, alt in _named(alternatives)]
     count = baseline.run.replications
     work = [(scenario, r) for scenario in [baseline] + [s for _, s in named] for r in range(count)]
-    done = run_parallel(kpis_of_replication, work, jobs=jobs, progress=progress, desc=f"compare {baseline.name}")
+    done = run_parallel(kpis_of_replication, work, jobs=jobs, cluster=cluster, progress=progress, desc=f"compare {baseline.name}")
     per_scenario = [pd.DataFrame(done[i * count:(i + 1) * count]) for i in range(len(named) + 1)]
     base_rows = per_scenario[0]
     rows = []

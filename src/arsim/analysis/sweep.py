@@ -96,7 +96,7 @@ def sweep_cells(scenario: Scenario, parameters: Mapping[str, Sequence[Any]]) -> 
 
 def sweep(
     scenario: Scenario, parameters: Mapping[str, Sequence[Any]], *, replications: int | None = None, seed: int | None = None,
-    jobs: int = 1, progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
+    jobs: int = 1, cluster: str | None = None, progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
     command: str | None = None,
 ) -> pd.DataFrame:
     """A full factorial sweep: one row per cell with the mean and 95% CI of every KPI over its replications.
@@ -112,7 +112,7 @@ def sweep(
     count = scenario.run.replications
     paths = list(parameters)
     work = [(cell, r) for _, cell in cells for r in range(count)]
-    done = run_parallel(kpis_of_replication, work, jobs=jobs, progress=progress, desc=f"sweep {scenario.name}")
+    done = run_parallel(kpis_of_replication, work, jobs=jobs, cluster=cluster, progress=progress, desc=f"sweep {scenario.name}")
     tidy_rows = []
     for index, (assignment, _) in enumerate(cells):
         for r in range(count):

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""Where replications run: in this process, a local process pool, or a Dask distributed cluster."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
 
-def run_parallel(function: Callable[[Any], Any], items: Sequence[Any], *, jobs: int = 1, progress: bool = False, desc: str = "arsim") -> list[Any]:
+def run_parallel(function: Callable[[Any], Any], items: Sequence[Any], *, jobs: int = 1, cluster: str | None = None, progress: bool = False, desc: str = "arsim") -> list[Any]:
     """``[function(item) for item in items]``, in a process pool when jobs > 1, results in item order.
 
     Every item carries everything its result depends on (scenario, replication number), so the results

@@ -69,12 +69,12 @@ def _run_one(args: tuple) -> Replication:
 
 
 def run_replications(
-    scenario: Scenario, replications: Iterable[int], *, jobs: int = 1, with_ledger_of: int | None = 0, progress: bool = False,
+    scenario: Scenario, replications: Iterable[int], *, jobs: int = 1, cluster: str | None = None, with_ledger_of: int | None = 0, progress: bool = False,
     measure: Measure | None = None,
 ) -> list[Replication]:
     """Run the given replication numbers, in a process pool when jobs > 1; results in replication order."""
     work = [(scenario, r, r == with_ledger_of, measure) for r in replications]
-    return run_parallel(_run_one, work, jobs=jobs, progress=progress, desc=scenario.name)
+    return run_parallel(_run_one, work, jobs=jobs, cluster=cluster, progress=progress, desc=scenario.name)
 
 
 def summarise(rows: pd.DataFrame, keys: Iterable[str] = KPI_KEYS) -> pd.DataFrame:
@@ -96,7 +96,7 @@ def with_run(scenario: Scenario, *, replications: int | None = None, seed: int |
 
 
 def run_experiment(
-    scenario: Scenario, *, replications: int | None = None, seed: int | None = None, jobs: int = 1,
+    scenario: Scenario, *, replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None,
     progress: bool = False, command: str | None = None, warmup_check: bool = False,
 ) -> ExperimentResult:
     """Run replications 0..R-1 of a scenario and summarise every KPI with a 95% confidence interval.
@@ -106,7 +106,7 @@ def run_experiment(
     """
     scenario = with_run(scenario, replications=replications, seed=seed)
     measure = open_ar_measure if warmup_check else None
-    done = run_replications(scenario, range(scenario.run.replications), jobs=jobs, progress=progress, measure=measure)
+    done = run_replications(scenario, range(scenario.run.replications), jobs=jobs, cluster=cluster, progress=progress, measure=measure)
     return _experiment(scenario, done, command=command, diagnostics={"warmup": check_warmup(scenario, done)} if warmup_check else {})
 
 
@@ -123,7 +123,7 @@ def _experiment(scenario: Scenario, done: list[Replication], *, command: str | N
 
 def run_experiment_auto(
     scenario: Scenario, *, precision: float = 0.02, kpis: Sequence[str] = ("dso",), min_replications: int = 5,
-    max_replications: int = 100, seed: int | None = None, jobs: int = 1, progress: bool = False, command: str | None = None,
+    max_replications: int = 100, seed: int | None = None, jobs: int = 1, cluster: str | None = None, progress: bool = False, command: str | None = None,
     warmup_check: bool = True,
 ) -> ExperimentResult:
     """Add replications in batches until the 95% CI half-width of every named KPI is within precision x |mean|.
@@ -150,7 +150,7 @@ def run_experiment_auto(
         while len(done) < max_replications:
             size = min_replications if not done else batch
             numbers = range(len(done), min(len(done) + size, max_replications))
-            done += run_replications(scenario, numbers, jobs=jobs, measure=measure)
+            done += run_replications(scenario, numbers, jobs=jobs, cluster=cluster, measure=measure)
             bar.update(len(numbers))
             rows = pd.DataFrame([r.kpis for r in done])
             needed = replications_needed(rows, kpis=kpis, precision=precision, min_replications=min_replications)

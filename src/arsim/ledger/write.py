@@ -1,10 +1,13 @@
-"""TODO docstring."""
+"""The simulator's own books: its invoices as a ledger a company would export, and writing that ledger."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from arsim.files import write_csv
 from arsim.measure.simulated import paid_days
 from arsim.scenario.schema import Scenario
 
@@ -31,3 +34,15 @@ def ledger_from_frames(frames: dict[str, pd.DataFrame], scenario: Scenario) -> p
         "channel": np.where(issued["electronic"], "electronic", "paper"),
         "item_type": "Invoice",
     })
+
+
+LEDGER_FILE = "invoices.csv.gz"
+"""The simulator's ledger in a results folder: one row per invoice, readable by `read_ledger` without a mapping."""
+
+
+def write_ledger(ledger: pd.DataFrame, folder: str | Path) -> Path:
+    """Write the simulated ledger into a folder, dates as YYYY-MM-DD, whole (see `arsim.files`)."""
+    out = ledger.copy()
+    for column in ("invoice_date", "due_date", "paid_date"):
+        out[column] = out[column].dt.strftime("%Y-%m-%d")
+    return write_csv(Path(folder) / LEDGER_FILE, out, index=False)
