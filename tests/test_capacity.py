@@ -11,7 +11,6 @@ import pytest
 
 from arsim.analysis.capacity import (
     capacity,
-    capacity_json,
     follow_up_workload,
     working_days,
 )
@@ -78,8 +77,9 @@ def test_saturation_point_is_where_offered_work_meets_capacity(tmp_path):
     capacity_minutes = 1 * HOURS * 60
     analytic = capacity_minutes / analytic_minutes_per_day(1.0)  # 2.43: contacts x reply rate x minutes = capacity
     scales = [round(1.9 + 0.1 * i, 1) for i in range(11)]
-    table = capacity(deterministic_world(), contact_scales=scales, jobs=2, folder=tmp_path / "cap")
-    saturation = table.attrs["saturation_scale"]
+    study = capacity(deterministic_world(), contact_scales=scales, jobs=2, folder=tmp_path / "cap")
+    table = study.levels
+    saturation = study.saturation_scale
     assert saturation is not None
     assert abs(saturation - analytic) / analytic <= 0.10
     below = table[table["contact_scale"] <= saturation]
@@ -89,17 +89,17 @@ def test_saturation_point_is_where_offered_work_meets_capacity(tmp_path):
     # The capacity trap: past saturation each query holds its payment longer, so DSO rises with more contacts.
     at_saturation = table.loc[table["contact_scale"] == saturation, "dso"].item()
     assert table.loc[table["contact_scale"] == scales[-1], "dso"].item() > at_saturation + 5
-    assert table.attrs["best_dso"]["scale"] <= saturation
+    assert study.best_dso["scale"] <= saturation
     written = json.loads((tmp_path / "cap" / "manifest.json").read_text())
     assert written["capacity"]["saturation_scale"] == saturation and written["replications"] == 2
 
 
 def test_smallest_team_for_a_plan():
-    table = capacity(deterministic_world(horizon_days=150, replications=1), contact_scales=[2.0, 4.0], collectors=[1, 2, 3], save=False)
+    study = capacity(deterministic_world(horizon_days=150, replications=1), contact_scales=[2.0, 4.0], collectors=[1, 2, 3], save=False)
     # Scale 4 offers ~395 minutes a day: one collector (240) cannot carry it, two (480) can.
-    assert table.attrs["smallest_team"] == {"contact_scale": 4.0, "collectors": 2}
-    assert table.attrs["saturation_by_collectors"] == {1: 2.0, 2: 4.0, 3: 4.0}
-    data = capacity_json(table)
+    assert study.smallest_team == {"contact_scale": 4.0, "collectors": 2}
+    assert study.saturation_by_collectors == {1: 2.0, 2: 4.0, 3: 4.0}
+    data = study.to_json()
     assert set(data) >= {"levels", "saturation_scale", "best_dso_scale", "best_net_cost_scale", "smallest_team"}
     assert len(data["levels"]) == 6
     assert set(data["levels"][0]) >= {"contact_scale", "collectors", "offered_minutes_per_day", "capacity_minutes_per_day", "utilization",
@@ -116,8 +116,8 @@ def test_shipped_baseline_shows_the_trap_only_when_replies_wait_behind_calls(tmp
     replications give the direction; ten give paired CIs that exclude zero (docs/whatif.md).
     """
     base = load_scenario(ROOT / "scenarios/baseline.yaml").with_overrides({"team.collectors": 2, "run.replications": 3})
-    shipped = capacity(base, contact_scales=[1.0, 3.0], jobs=2, folder=tmp_path / "shipped")
-    fifo = capacity(base.with_overrides({"policy.worklist_rule": "fifo"}), contact_scales=[1.0, 3.0], jobs=2, folder=tmp_path / "fifo")
+    shipped = capacity(base, contact_scales=[1.0, 3.0], jobs=2, folder=tmp_path / "shipped").levels
+    fifo = capacity(base.with_overrides({"policy.worklist_rule": "fifo"}), contact_scales=[1.0, 3.0], jobs=2, folder=tmp_path / "fifo").levels
     assert shipped["offered_load"].iloc[1] > 1.0 and fifo["offered_load"].iloc[1] > 1.0
 
     def paired(folder, key):

@@ -35,28 +35,30 @@ def paired_and_independent_widths(keys=("dso", "past_due_amount", "financing_cos
     """
     baseline = small_world(run={"horizon_days": 180, "warmup_days": 60, "seed": 11, "replications": replications})
     discount = baseline.with_overrides({"policy.discount.percent": 2.0})
-    table = compare(baseline, {"discount": discount}, save=False).set_index("kpi")
+    comparison = compare(baseline, {"discount": discount}, save=False)
+    table = comparison.of("discount")
     base_rows = pd.DataFrame([r.kpis for r in run_replications(baseline, range(replications))])
     other_rows = pd.DataFrame([r.kpis for r in run_replications(discount, range(replications, 2 * replications))])
     widths = {}
     for key in keys:
         _, low, high = independent_difference(base_rows[key].tolist(), other_rows[key].tolist())
         widths[key] = (table.loc[key, "ci_high"] - table.loc[key, "ci_low"], high - low)
-    return table, widths
+    return comparison, widths
 
 
 def test_paired_interval_is_narrower_than_independent_runs():
-    table, widths = paired_and_independent_widths()
+    comparison, widths = paired_and_independent_widths()
+    table = comparison.of("discount")
     for key, (paired_width, independent_width) in widths.items():
         assert paired_width < 0.5 * independent_width, key
     assert table.loc["dso", "significant"] and table.loc["dso", "diff"] < 0  # a 2% discount speeds payment
     assert table.loc["discount_cost", "baseline"] == 0 and table.loc["discount_cost", "alternative_mean"] > 0
-    assert table.attrs["replications"] == 6
+    assert comparison.replications == 6
 
 
 def test_an_identical_alternative_differs_by_exactly_zero():
     baseline = small_world(run={"horizon_days": 90, "warmup_days": 30, "seed": 2, "replications": 3})
-    table = compare(baseline, [baseline.policy], save=False)
+    table = compare(baseline, [baseline.policy], save=False).table
     assert (table["diff"].fillna(0) == 0).all() and not table["significant"].any()
 
 
@@ -70,7 +72,7 @@ def test_compare_cli_json_contract(tmp_path, capsys):
     code, out, _ = _run(args, capsys)
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"baseline", "replications", "alternatives"}
+    assert set(data) == {"baseline", "replications", "seed", "alternatives"}
     assert data["baseline"] == "smb" and data["replications"] == 3
     assert [a["name"] for a in data["alternatives"]] == ["calls", "disc"]
     for alternative in data["alternatives"]:
@@ -103,7 +105,7 @@ def test_sweep_is_identical_for_any_number_of_workers(tmp_path, capsys):
 
 def test_sweep_cells_share_common_random_numbers():
     scenario = small_world(run={"horizon_days": 90, "warmup_days": 30, "seed": 4, "replications": 2})
-    table = sweep(scenario, {"team.hours_per_day": [7, 8]}, save=False)
+    table = sweep(scenario, {"team.hours_per_day": [7, 8]}, save=False).summary
     # Team hours change no customer draw: the same replications see the same sales in every cell.
     assert table["sales"].nunique() == 1
 

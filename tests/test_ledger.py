@@ -20,6 +20,7 @@ from arsim.ledger.read import (
     CANONICAL_COLUMNS,
     LedgerError,
     LedgerMapping,
+    load_ledger,
     load_mapping,
     read_ledger,
 )
@@ -90,9 +91,9 @@ SIMULATOR_EXPECTED = expected_frame(
 
 
 def test_simulator_export_reads_back_with_no_mapping():
-    ledger = read_ledger(FIXTURES / "simulator_invoices.csv")
-    pd.testing.assert_frame_equal(ledger, SIMULATOR_EXPECTED)
-    assert ledger.attrs["dropped"] == {}
+    loaded = load_ledger(FIXTURES / "simulator_invoices.csv")
+    pd.testing.assert_frame_equal(loaded.invoices, SIMULATOR_EXPECTED)
+    assert loaded.dropped == {}
 
 
 def test_gzip_is_recognised_by_content(tmp_path):
@@ -383,10 +384,11 @@ def test_drop_invalid_counts_each_problem(tmp_path):
         "C2,1,2024-01-01,2024-01-31,5,\n"  # repeats id 1
         "C2,6,2024-01-01,2024-01-31,5,\n",  # good
     )
-    ledger = read_ledger(path, drop_invalid=True)
+    loaded = load_ledger(path, drop_invalid=True)
+    ledger = loaded.invoices
     assert ledger["invoice_id"].tolist() == ["1", "6"]
     assert ledger.index.tolist() == [0, 1]
-    assert ledger.attrs["dropped"] == {
+    assert loaded.dropped == {
         "blank customer_id": 1,
         "unparseable due_date": 1,
         "zero amount": 1,

@@ -12,7 +12,7 @@ import pytest
 
 import arsim
 from arsim.cli.main import main
-from arsim.measure.ledger_kpis import kpis_as_of_json, ledger_kpis
+from arsim.measure.ledger_kpis import ledger_kpis
 
 
 def ledger(rows: list[tuple]) -> pd.DataFrame:
@@ -37,7 +37,7 @@ def test_countback_vector_as_a_ledger():
         ("B", "2024-02-10", "2024-04-30", 80_000, None),
         ("C", "2024-03-10", "2024-04-30", 100_000, None),
     ])
-    frame = ledger_kpis(book, as_of="2024-03-30", period=30)
+    frame = ledger_kpis(book, as_of="2024-03-30", period=30).series
     last = frame.iloc[-1]
     assert last["ar_end"] == pytest.approx(212_000)
     assert last["sales"] == pytest.approx(100_000)
@@ -58,7 +58,7 @@ def test_cei_vector_as_a_ledger():
         ("C", "2023-04-10", "2023-05-10", 2_750, None),
         ("D", "2023-05-20", "2023-06-19", 4_550, "2023-06-19"),
     ])
-    last = ledger_kpis(book, as_of="2023-06-30", period="quarter").iloc[-1]
+    last = ledger_kpis(book, as_of="2023-06-30", period="quarter").latest
     assert (last["ar_beg"], last["sales"], last["ar_end"], last["ar_current_end"]) == (6_200, 10_890, 6_340, 3_590)
     assert last["cei"] == pytest.approx(55.93, abs=0.01)
     assert last["days"] == 91
@@ -82,25 +82,25 @@ def test_month_period_is_the_trailing_month_and_the_series_goes_back():
         ("A", "2024-03-10", "2024-04-09", 100, None),
     ])
     # January starts before the ledger's first date (01-10), so the series is February and March only.
-    frame = ledger_kpis(book, as_of="2024-03-31")
+    frame = ledger_kpis(book, as_of="2024-03-31").series
     assert list(frame["period_start"].dt.strftime("%Y-%m-%d")) == ["2024-02-01", "2024-03-01"]
     assert list(frame["days"]) == [29, 31]
     assert list(frame["sales"]) == [100, 100]
     assert list(frame["ar_beg"]) == [100, 100] and list(frame["ar_end"]) == [100, 100]
     assert frame["share_paid_late"].tolist() == [1.0, 0.0]  # paid 3 days late in Feb, on time in March
-    everything = ledger_kpis(book, as_of="2024-03-31", periods=3)
+    everything = ledger_kpis(book, as_of="2024-03-31", periods=3).series
     assert everything.iloc[0]["period_start"] == pd.Timestamp("2024-01-01")
     assert pd.isna(everything.iloc[0]["share_paid_late"])  # nothing paid in January
 
 
 def test_default_as_of_is_the_latest_date_in_the_ledger():
     book = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20")])
-    assert kpis_as_of_json(ledger_kpis(book))["as_of"] == "2024-02-20"
+    assert ledger_kpis(book).to_json()["as_of"] == "2024-02-20"
 
 
 def test_without_invoice_dates_balance_kpis_are_null_with_a_reason():
     book = ledger([("A", None, "2024-02-09", 100, "2024-02-12"), ("A", None, "2024-02-19", 100, "2024-02-19")])
-    result = kpis_as_of_json(ledger_kpis(book, as_of="2024-02-29"))
+    result = ledger_kpis(book, as_of="2024-02-29").to_json()
     kpis = result["kpis"]
     for key in ("dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover", "avg_collection_period"):
         assert kpis[key] is None, key
@@ -113,7 +113,7 @@ def test_without_invoice_dates_balance_kpis_are_null_with_a_reason():
 def test_bad_debt_ratio_uses_dated_write_offs():
     book = ledger([("A", "2024-03-01", "2024-03-05", 1_000, None), ("B", "2024-03-02", "2024-03-04", 250, "2024-03-20")])
     book["written_off"] = pd.array([False, True], dtype="boolean")
-    last = ledger_kpis(book, as_of="2024-03-31").iloc[-1]
+    last = ledger_kpis(book, as_of="2024-03-31").latest
     assert last["bad_debt_ratio"] == pytest.approx(250 / 1_250)
     assert last["ar_end"] == 1_000  # the write-off took B out of AR
     assert last["paid_invoices"] == 0  # a write-off is not a payment
@@ -122,9 +122,9 @@ def test_bad_debt_ratio_uses_dated_write_offs():
 def test_credit_memos_are_left_out_with_a_note():
     book = ledger([("A", "2024-03-01", "2024-03-31", 1_000, None), ("A", "2024-03-02", "2024-03-31", -200, None)])
     book["item_type"] = pd.array(["Invoice", "Credit memo"], dtype="string")
-    frame = ledger_kpis(book, as_of="2024-03-31")
-    assert frame.iloc[-1]["sales"] == 1_000
-    assert any("not invoices" in note for note in frame.attrs["notes"])
+    measured = ledger_kpis(book, as_of="2024-03-31")
+    assert measured.latest["sales"] == 1_000
+    assert any("not invoices" in note for note in measured.notes)
 
 
 def test_public_api_and_cli_json(tmp_path, capsys):
@@ -147,8 +147,8 @@ def test_public_api_and_cli_json(tmp_path, capsys):
     assert set(out["kpis"]["aging"]) == {"current", "1-30", "31-60", "61-90", "91+"}
     assert out["kpis"]["cei"] == pytest.approx(55.93, abs=0.01)
     frame = arsim.ledger_kpis(arsim.read_ledger(path, mapping={"Kunde": "customer_id", "Datum": "invoice_date", "Faellig": "due_date",
-                                                              "Betrag": "amount", "Bezahlt": "paid_date"}), as_of="2023-06-30", period="quarter")
-    assert frame.iloc[-1]["cei"] == pytest.approx(out["kpis"]["cei"])
+                                                              "Betrag": "amount", "Bezahlt": "paid_date"}), as_of="2023-06-30", period="quarter").latest
+    assert frame["cei"] == pytest.approx(out["kpis"]["cei"])
 
 
 def test_cli_reports_bad_rows_in_one_line_and_drops_them_on_request(tmp_path, capsys):

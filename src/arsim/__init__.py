@@ -33,7 +33,27 @@ _HOMES: dict[str, str] = {
 }
 """Each public name and the module that defines it."""
 
-__all__ = ["__version__", *_HOMES]
+__all__ = [
+    "__version__",
+    "InputError",
+    "Scenario",
+    "Policy",
+    "load_scenario",
+    "load_policy",
+    "simulate",
+    "run_experiment",
+    "run_experiment_auto",
+    "write_results",
+    "ExperimentResult",
+    "read_ledger",
+    "ledger_kpis",
+    "calibrate",
+    "compare",
+    "sweep",
+    "capacity",
+    "sweep_chart",
+    "capacity_chart",
+]
 
 
 def __getattr__(name: str) -> Any:

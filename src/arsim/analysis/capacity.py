@@ -12,7 +12,9 @@ by c collectors with exponential handling times, around the clock.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,8 +24,9 @@ import pandas as pd
 from arsim.errors import InputError
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import run_replication, with_run
-from arsim.experiment.results import build_manifest, clean_number, write_csv, write_json
-from arsim.experiment.statistics import confidence_interval, paired_difference
+from arsim.experiment.results import build_manifest
+from arsim.experiment.statistics import clean_number, confidence_interval, paired_difference
+from arsim.files import replacing_folder, write_csv, write_json
 from arsim.scenario.schema import MAX_CONTACT_VOLUME, Scenario, validate_scenario
 
 # ---------------------------------------------------------------------------------------------- workload
@@ -102,9 +105,9 @@ def _volumes(scenario: Scenario, scales: dict[str, float]) -> dict[str, float]:
             for channel in SCALED_CHANNELS[option]:
                 volume = base.get(channel, 1.0) * scales[option]
                 if volume > MAX_CONTACT_VOLUME + 1e-9:
-                    raise InputError(f"--{option}-scale {scales[option]:g}: {channel} volume {volume:g} is above the maximum {MAX_CONTACT_VOLUME:g} contacts per step")
+                    raise InputError(f"{scales[option]:g} gives {channel} volume {volume:g}, above the maximum {MAX_CONTACT_VOLUME:g} contacts per step", argument=f"{option}_scales")
                 if scales[option] < 0:
-                    raise InputError(f"--{option}-scale: must be 0 or more, got {scales[option]:g}")
+                    raise InputError(f"must be 0 or more, got {scales[option]:g}", argument=f"{option}_scales")
                 volumes[channel] = round(volume, 10)
     return volumes
 
@@ -119,18 +122,80 @@ def _axes(contact: Sequence[float] | None, email: Sequence[float] | None, call: 
     given = {name: list(values) for name, values in (("contact", contact), ("email", email), ("call", call)) if values is not None}
     for name, values in given.items():
         if not values:
-            raise InputError(f"--{name}-scale: empty range")
+            raise InputError("empty range", argument=f"{name}_scales")
     if not given:
         given = {"contact": [1.0]}
     varying = [name for name, values in given.items() if len(values) > 1]
     if len(varying) > 1:
-        raise InputError(f"capacity: only one of --contact-scale, --email-scale, --call-scale may take several values (got {', '.join('--' + v + '-scale' for v in varying)})")
+        raise InputError(f"only one of contact_scales, email_scales, call_scales may take several values (got {', '.join(v + '_scales' for v in varying)})")
     axis = varying[0] if varying else next(iter(given))
     pins = {name: float(values[0]) for name, values in given.items() if name != axis}
     scales = [float(v) for v in given[axis]]
     if len(set(scales)) != len(scales):
-        raise InputError(f"--{axis}-scale: repeated values")
+        raise InputError("repeated values", argument=f"{axis}_scales")
     return axis, sorted(scales), pins
+
+
+@dataclass(frozen=True)
+class CapacityStudy:
+    """Follow-up work against collector capacity, per contact scale and team size, with the answers drawn from it.
+
+    ``levels``: one row per (contact_scale, collectors) level with means over replications (the same
+    replications at every level) of contacts, replies, offered and capacity minutes per working day,
+    utilisation, offered load, end backlog (tasks and minutes), query wait, SLA attainment, and DSO,
+    past-due amount and net cost with 95% CIs, and ``within_capacity``. ``per_replication``: the same
+    measures for every level x replication. The answers are for the reference team (the scenario's own if
+    studied, else the smallest): ``saturation_scale`` (the largest scale such that it and every smaller
+    scale are within capacity; None when the smallest is not), ``best_dso`` and ``best_net_cost`` (scale,
+    mean, CI, and the paired difference against today's plan), ``smallest_team`` (the fewest collectors
+    keeping ``plan_scale`` within capacity) and ``saturation_by_collectors``.
+    """
+
+    axis: str
+    pins: dict[str, float]
+    sla_target: float
+    replications: int
+    seed: int
+    levels: pd.DataFrame
+    per_replication: pd.DataFrame
+    reference_collectors: int
+    saturation_scale: float | None
+    saturation_by_collectors: dict[int, float | None]
+    best_dso: dict[str, Any]
+    best_net_cost: dict[str, Any]
+    smallest_team: dict[str, Any]
+    folder: Path | None = None
+
+    def answers(self) -> dict[str, Any]:
+        """The study's answers as plain data (what the manifest and the JSON carry)."""
+        return {
+            "saturation_scale": self.saturation_scale,
+            "saturation_by_collectors": {str(k): v for k, v in self.saturation_by_collectors.items()},
+            "best_dso": self.best_dso,
+            "best_net_cost": self.best_net_cost,
+            "smallest_team": self.smallest_team,
+            "reference_collectors": self.reference_collectors,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object of `arsim capacity` (NaN becomes null)."""
+        levels = []
+        for row in self.levels.to_dict(orient="records"):
+            entry = {key: (int(row[key]) if key == "collectors" else clean_number(row[key])) for key in LEVEL_KEYS}
+            entry.update({key: clean_number(row[key]) for key in ("contacts", "replies", "offered_load", "backlog_minutes_end",
+                                                                   "dso_ci_low", "dso_ci_high", "net_cost_ci_low", "net_cost_ci_high")})
+            entry["within_capacity"] = bool(row["within_capacity"])
+            levels.append(entry)
+        return {
+            "levels": levels,
+            "best_dso_scale": self.best_dso["scale"],
+            "best_net_cost_scale": self.best_net_cost["scale"],
+            **self.answers(),
+            "sla_target": self.sla_target,
+            "scaled": self.axis,
+            "replications": self.replications,
+            "seed": self.seed,
+        }
 
 
 def capacity(
@@ -139,7 +204,7 @@ def capacity(
     plan_scale: float | None = None, replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None,
     progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
     command: str | None = None,
-) -> pd.DataFrame:
+) -> CapacityStudy:
     """Scale the planned contact volume (and the team) and see whether the collectors can carry the replies.
 
     One row per (contact scale, collectors) level with the means over replications (CRN: the same
@@ -148,24 +213,21 @@ def capacity(
     SLA attainment, DSO, past-due amount and net cost (these three with 95% CIs), and ``within_capacity``:
     SLA attainment >= ``sla_target`` and the end backlog small enough to clear within the SLA
     (backlog minutes <= capacity minutes per day x team.query_sla_days). A level without queries meets the
-    SLA. ``frame.attrs`` names the answers: saturation_scale (the largest scale such that it and every
-    smaller scale are within capacity, for the reference team: the scenario's own if in the staffing range,
-    else the smallest), best_dso and best_net_cost (scale, mean, CI, reference team), smallest_team (the
-    fewest collectors keeping ``plan_scale``, default the largest scale, within capacity) and saturation by
-    team size. Unless ``save`` is false, levels.csv, replications.csv and manifest.json are written.
+    SLA. The answers are described in `CapacityStudy`. Unless ``save`` is false, the folder is written whole:
+    levels.csv, replications.csv and manifest.json.
     """
     if not 0 <= sla_target <= 1:
-        raise InputError(f"--sla-target: must be a share between 0 and 1, got {sla_target}")
+        raise InputError(f"must be a share between 0 and 1, got {sla_target}", argument="sla_target")
     axis, scales, pins = _axes(contact_scales, email_scales, call_scales)
     teams = sorted({int(c) for c in collectors}) if collectors is not None else [scenario.team.collectors]
     if not teams:
-        raise InputError("--collectors: empty range")
+        raise InputError("empty range", argument="collectors")
     if any(c < 1 for c in teams):
-        raise InputError(f"--collectors: team sizes must be at least 1, got {teams}")
+        raise InputError(f"team sizes must be at least 1, got {teams}", argument="collectors")
     if plan_scale is None:
         plan_scale = scales[-1]
     elif not any(math.isclose(plan_scale, s) for s in scales):
-        raise InputError(f"--plan-scale {plan_scale:g}: not one of the scales studied {scales}")
+        raise InputError(f"{plan_scale:g} is not one of the scales studied {scales}", argument="plan_scale")
     scenario = with_run(scenario, replications=replications, seed=seed)
     levels = []
     for team in teams:
@@ -204,21 +266,18 @@ def capacity(
         rows.append(row)
     table = pd.DataFrame(rows)
     reference = scenario.team.collectors if scenario.team.collectors in teams else teams[0]
-    table.attrs.update(_answers(table, tidy, reference=reference, plan_scale=plan_scale))
-    table.attrs.update({"axis": axis, "pins": pins, "sla_target": sla_target, "replications": count, "seed": scenario.run.seed})
+    answers = _answers(table, tidy, reference=reference, plan_scale=plan_scale)
+    study = CapacityStudy(axis=axis, pins=pins, sla_target=sla_target, replications=count, seed=scenario.run.seed, levels=table,
+                          per_replication=tidy, **answers)
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-capacity")
-        write_csv(target / "levels.csv", table, index=False, float_format="%.6g")
-        write_csv(target / "replications.csv", tidy, index=False, float_format="%.6g")
-        extra = {"capacity": {"axis": axis, "scales": scales, "pins": pins, "collectors": teams, "sla_target": sla_target, **_plain(table.attrs)}}
-        write_json(target / "manifest.json", build_manifest(scenario, command=command, extra=extra))
-        table.attrs["folder"] = str(target)
-    return table
-
-
-def _plain(attrs: dict[str, Any]) -> dict[str, Any]:
-    keys = ("saturation_scale", "saturation_by_collectors", "best_dso", "best_net_cost", "smallest_team", "reference_collectors")
-    return {k: attrs[k] for k in keys if k in attrs}
+        with replacing_folder(target) as staging:
+            write_csv(staging / "levels.csv", table, index=False, float_format="%.6g")
+            write_csv(staging / "replications.csv", tidy, index=False, float_format="%.6g")
+            extra = {"capacity": {"axis": axis, "scales": scales, "pins": pins, "collectors": teams, "sla_target": sla_target, **study.answers()}}
+            write_json(staging / "manifest.json", build_manifest(scenario, command=command, extra=extra))
+        study = dataclasses.replace(study, folder=target)
+    return study
 
 
 def saturation_scale(levels: pd.DataFrame) -> float | None:
@@ -262,29 +321,4 @@ def _answers(table: pd.DataFrame, tidy: pd.DataFrame, *, reference: int, plan_sc
         "best_dso": _best(own, tidy, "dso"),
         "best_net_cost": _best(own, tidy, "net_cost"),
         "smallest_team": {"contact_scale": float(plan_scale), "collectors": int(fits["collectors"].iloc[0]) if len(fits) else None},
-    }
-
-
-def capacity_json(table: pd.DataFrame) -> dict[str, Any]:
-    """The ``--json`` object of `arsim capacity` (NaN becomes null)."""
-    levels = []
-    for row in table.to_dict(orient="records"):
-        entry = {key: (int(row[key]) if key == "collectors" else clean_number(row[key])) for key in LEVEL_KEYS}
-        entry.update({key: clean_number(row[key]) for key in ("contacts", "replies", "offered_load", "backlog_minutes_end",
-                                                               "dso_ci_low", "dso_ci_high", "net_cost_ci_low", "net_cost_ci_high")})
-        entry["within_capacity"] = bool(row["within_capacity"])
-        levels.append(entry)
-    attrs = table.attrs
-    return {
-        "levels": levels,
-        "saturation_scale": attrs["saturation_scale"],
-        "best_dso_scale": attrs["best_dso"]["scale"],
-        "best_net_cost_scale": attrs["best_net_cost"]["scale"],
-        "best_dso": attrs["best_dso"],
-        "best_net_cost": attrs["best_net_cost"],
-        "smallest_team": attrs["smallest_team"],
-        "saturation_by_collectors": {str(k): v for k, v in attrs["saturation_by_collectors"].items()},
-        "reference_collectors": attrs["reference_collectors"],
-        "sla_target": attrs["sla_target"],
-        "scaled": attrs["axis"],
     }

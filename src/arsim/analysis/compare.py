@@ -9,6 +9,7 @@ from independent runs of the same size.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -17,7 +18,9 @@ import pandas as pd
 from arsim.errors import InputError
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import kpis_of_replication, with_run
-from arsim.experiment.results import build_manifest, clean_number, write_csv, write_json
+from arsim.experiment.results import build_manifest
+from arsim.experiment.statistics import clean_number
+from arsim.files import replacing_folder, write_csv, write_json
 from arsim.experiment.statistics import paired_difference
 from arsim.measure.simulated import KPI_KEYS
 from arsim.scenario.schema import Policy, Scenario
@@ -34,10 +37,42 @@ COMPARE_COLUMNS: tuple[str, ...] = (
 
 
 
-# ---------------------------------------------------------------------------------------------- statistics
+@dataclass(frozen=True)
+class Comparison:
+    """A paired comparison of alternatives against a baseline under common random numbers.
 
+    ``table`` has one row per alternative x KPI: alternative, kpi, baseline (mean), alternative_mean,
+    diff (alternative - baseline, mean over paired replications), ci_low, ci_high (95% t interval of the
+    paired differences), relative_change (diff / |baseline|), significant (the interval excludes 0), n.
+    ``per_replication`` has every replication's KPIs of every scenario (columns scenario, replication, KPIs).
+    """
 
-# ---------------------------------------------------------------------------------------------- compare
+    baseline: str
+    alternatives: tuple[str, ...]
+    replications: int
+    seed: int
+    table: pd.DataFrame
+    per_replication: pd.DataFrame
+    folder: Path | None = None
+
+    def of(self, alternative: str) -> pd.DataFrame:
+        """The rows of one alternative, indexed by KPI."""
+        if alternative not in self.alternatives:
+            raise InputError(f"no alternative {alternative!r}; the alternatives are {list(self.alternatives)}", argument="alternative")
+        return self.table[self.table["alternative"] == alternative].set_index("kpi")
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object of `arsim compare` (NaN becomes null)."""
+        alternatives = []
+        for alt_name, rows in self.table.groupby("alternative", sort=False):
+            kpis = {
+                row.kpi: {"baseline": clean_number(row.baseline), "alternative": clean_number(row.alternative_mean), "diff": clean_number(row.diff),
+                          "ci_low": clean_number(row.ci_low), "ci_high": clean_number(row.ci_high), "significant": bool(row.significant)}
+                for row in rows.itertuples(index=False)
+            }
+            alternatives.append({"name": str(alt_name), "kpis": kpis})
+        return {"baseline": self.baseline, "replications": self.replications, "seed": self.seed, "alternatives": alternatives}
+
 
 
 def _as_scenario(baseline: Scenario, alternative: Scenario | Policy) -> Scenario:
@@ -69,14 +104,12 @@ def compare(
     baseline: Scenario, alternatives: Mapping[str, Scenario | Policy] | Sequence[Scenario | Policy], *,
     replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None, progress: bool = False,
     name: str | None = None, folder: str | Path | None = None, save: bool = True, command: str | None = None,
-) -> pd.DataFrame:
-    """Paired comparison of alternatives (policies or scenarios) against a baseline, one row per alternative x KPI.
+) -> Comparison:
+    """Paired comparison of alternatives (policies or scenarios) against a baseline (see `Comparison`).
 
-    Columns: alternative, kpi, baseline, alternative_mean, diff (alternative - baseline, mean over paired
-    replications), ci_low, ci_high (95% t interval of the paired differences), relative_change (diff /
-    |baseline|), significant (the interval excludes 0), n. ``frame.attrs`` holds baseline, replications and
-    folder. Unless ``save`` is false the table is written to ``folder`` (default results/<name>/) with
-    replications.csv (every replication's KPIs) and manifest.json.
+    Every alternative runs replications 0..R-1 of the baseline's seed, so differences are measured
+    replication by replication. Unless ``save`` is false the folder (default results/<name>/) is written
+    whole: comparison.csv, replications.csv (every replication's KPIs) and manifest.json.
     """
     baseline = with_run(baseline, replications=replications, seed=seed)
     named = [(alt_name, _as_scenario(baseline, alt)) for alt_name, alt in _named(alternatives)]
@@ -90,37 +123,17 @@ def compare(
         for key in KPI_KEYS:
             rows.append({"alternative": alt_name, "kpi": key, **paired_difference(base_rows[key].tolist(), alt_rows[key].tolist())})
     table = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
-    table.attrs.update({"baseline": baseline.name, "replications": count, "seed": baseline.run.seed})
+    labels = [baseline.name] + [n for n, _ in named]
+    replication_rows = pd.concat(
+        [frame.assign(scenario=label, replication=range(count)) for label, frame in zip(labels, per_scenario)], ignore_index=True,
+    )[["scenario", "replication", *KPI_KEYS]]
+    target = None
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{baseline.name}-compare")
-        replication_rows = pd.concat(
-            [frame.assign(scenario=label, replication=range(count)) for label, frame in zip([baseline.name] + [n for n, _ in named], per_scenario)],
-            ignore_index=True,
-        )
-        replication_rows = replication_rows[["scenario", "replication", *KPI_KEYS]]
-        write_csv(target / "comparison.csv", table, index=False, float_format="%.6g")
-        write_csv(target / "replications.csv", replication_rows, index=False, float_format="%.6g")
-        extra = {"baseline": baseline.name, "alternatives": [{"name": n, "scenario": s.model_dump(mode="json")} for n, s in named]}
-        write_json(target / "manifest.json", build_manifest(baseline, command=command, extra=extra))
-        table.attrs["folder"] = str(target)
-    return table
-
-
-
-
-def compare_json(table: pd.DataFrame) -> dict[str, Any]:
-    """The ``--json`` object of `arsim compare` (NaN becomes null)."""
-    alternatives = []
-    for alt_name, rows in table.groupby("alternative", sort=False):
-        kpis = {
-            row.kpi: {"baseline": clean_number(row.baseline), "alternative": clean_number(row.alternative_mean), "diff": clean_number(row.diff),
-                      "ci_low": clean_number(row.ci_low), "ci_high": clean_number(row.ci_high), "significant": bool(row.significant)}
-            for row in rows.itertuples(index=False)
-        }
-        alternatives.append({"name": str(alt_name), "kpis": kpis})
-    return {"baseline": table.attrs.get("baseline"), "replications": int(table.attrs.get("replications", 0)), "alternatives": alternatives}
-
-
-# ---------------------------------------------------------------------------------------------- sweep
-
-
+        with replacing_folder(target) as staging:
+            write_csv(staging / "comparison.csv", table, index=False, float_format="%.6g")
+            write_csv(staging / "replications.csv", replication_rows, index=False, float_format="%.6g")
+            extra = {"baseline": baseline.name, "alternatives": [{"name": n, "scenario": s.model_dump(mode="json")} for n, s in named]}
+            write_json(staging / "manifest.json", build_manifest(baseline, command=command, extra=extra))
+    return Comparison(baseline=baseline.name, alternatives=tuple(n for n, _ in named), replications=count, seed=baseline.run.seed,
+                      table=table, per_replication=replication_rows, folder=target)

@@ -1,10 +1,15 @@
-"""TODO docstring."""
+"""Full factorial sweeps of scenario fields, and the parsing of value lists and ranges they are given.
+
+Every cell runs replications 0..R-1 of the same seed (common random numbers across cells), so cells
+differ only by the fields that vary.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -13,8 +18,9 @@ import pandas as pd
 from arsim.errors import InputError
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import kpis_of_replication, with_run
-from arsim.experiment.results import build_manifest, clean_number, write_csv, write_json
-from arsim.experiment.statistics import confidence_interval
+from arsim.experiment.results import build_manifest
+from arsim.experiment.statistics import clean_number, confidence_interval
+from arsim.files import replacing_folder, write_csv, write_json
 from arsim.measure.simulated import KPI_KEYS
 from arsim.scenario.schema import Scenario
 
@@ -94,18 +100,43 @@ def sweep_cells(scenario: Scenario, parameters: Mapping[str, Sequence[Any]]) -> 
     return cells
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """A factorial sweep: the mean and 95% CI of every KPI per cell, and every replication's KPIs.
+
+    ``summary`` has one row per cell: the parameter paths, n, then for each KPI ``<kpi>``, ``<kpi>_ci_low``,
+    ``<kpi>_ci_high``. ``per_replication`` has one row per cell x replication (parameters, cell,
+    replication, KPIs).
+    """
+
+    parameters: tuple[str, ...]
+    replications: int
+    seed: int
+    summary: pd.DataFrame
+    per_replication: pd.DataFrame
+    folder: Path | None = None
+
+    def to_json(self, *, kpis: Sequence[str] = KPI_KEYS) -> dict[str, Any]:
+        """The ``--json`` object of `arsim sweep`: every cell with its parameter values and KPI means and CIs."""
+        cells = []
+        for row in self.summary.to_dict(orient="records"):
+            cells.append({
+                "parameters": {p: (row[p].item() if hasattr(row[p], "item") else row[p]) for p in self.parameters},
+                "kpis": {k: {"mean": clean_number(row[k]), "ci_low": clean_number(row[f"{k}_ci_low"]), "ci_high": clean_number(row[f"{k}_ci_high"])}
+                         for k in kpis},
+            })
+        return {"parameters": list(self.parameters), "replications": self.replications, "seed": self.seed, "cells": cells}
+
+
 def sweep(
     scenario: Scenario, parameters: Mapping[str, Sequence[Any]], *, replications: int | None = None, seed: int | None = None,
     jobs: int = 1, cluster: str | None = None, progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
     command: str | None = None,
-) -> pd.DataFrame:
-    """A full factorial sweep: one row per cell with the mean and 95% CI of every KPI over its replications.
+) -> Sweep:
+    """A full factorial sweep of scenario fields (see `Sweep`): every combination of the values given.
 
-    Columns: the parameter paths, n, then for each KPI ``<kpi>``, ``<kpi>_ci_low``, ``<kpi>_ci_high``.
-    Every cell runs replications 0..R-1 of the same seed (common random numbers across cells); cells and
-    replications share one process pool, and the numbers do not depend on ``jobs``. Unless ``save`` is false
-    the summary and the tidy table (one row per cell x replication: parameters, cell, replication, KPIs) are
-    written as summary.csv and replications.csv with manifest.json; ``frame.attrs["folder"]`` names the folder.
+    Cells and replications share one executor, and the numbers do not depend on ``jobs`` or ``cluster``.
+    Unless ``save`` is false the folder is written whole: summary.csv, replications.csv and manifest.json.
     """
     scenario = with_run(scenario, replications=replications, seed=seed)
     cells = sweep_cells(scenario, parameters)
@@ -127,24 +158,12 @@ def sweep(
             row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high})
         summary_rows.append(row)
     summary = pd.DataFrame(summary_rows)
-    summary.attrs.update({"parameters": paths, "replications": count, "seed": scenario.run.seed})
+    target = None
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-sweep")
-        write_csv(target / "summary.csv", summary, index=False, float_format="%.6g")
-        write_csv(target / "replications.csv", tidy, index=False, float_format="%.6g")
-        extra = {"parameters": {p: list(parameters[p]) for p in paths}, "cells": len(cells)}
-        write_json(target / "manifest.json", build_manifest(scenario, command=command, extra=extra))
-        summary.attrs["folder"] = str(target)
-    return summary
-
-
-def sweep_json(summary: pd.DataFrame, *, kpis: Sequence[str] = KPI_KEYS) -> dict[str, Any]:
-    """The ``--json`` object of `arsim sweep`: every cell with its parameter values and KPI means and CIs."""
-    parameters = list(summary.attrs.get("parameters", []))
-    cells = []
-    for row in summary.to_dict(orient="records"):
-        cells.append({
-            "parameters": {p: (row[p].item() if hasattr(row[p], "item") else row[p]) for p in parameters},
-            "kpis": {k: {"mean": clean_number(row[k]), "ci_low": clean_number(row[f"{k}_ci_low"]), "ci_high": clean_number(row[f"{k}_ci_high"])} for k in kpis},
-        })
-    return {"parameters": parameters, "replications": int(summary.attrs.get("replications", 0)), "cells": cells}
+        with replacing_folder(target) as staging:
+            write_csv(staging / "summary.csv", summary, index=False, float_format="%.6g")
+            write_csv(staging / "replications.csv", tidy, index=False, float_format="%.6g")
+            extra = {"parameters": {p: list(parameters[p]) for p in paths}, "cells": len(cells)}
+            write_json(staging / "manifest.json", build_manifest(scenario, command=command, extra=extra))
+    return Sweep(parameters=tuple(paths), replications=count, seed=scenario.run.seed, summary=summary, per_replication=tidy, folder=target)

@@ -109,7 +109,7 @@ def _format(value: float) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from arsim.experiment.replications import run_experiment, run_experiment_auto
-    from arsim.experiment.results import kpis_json, write_results
+    from arsim.experiment.results import write_results
 
     scenario = _load(args)
     command = "arsim " + " ".join(shlex.quote(a) for a in args.argv)
@@ -125,7 +125,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     folder = Path(args.out) if args.out else Path("results") / scenario.name
     write_results(result, folder)
     if args.json:
-        print(json.dumps(kpis_json(result), allow_nan=False))
+        print(json.dumps(result.to_json(), allow_nan=False))
         return 0
     summary = result.summary
     n = result.scenario.run.replications
@@ -177,7 +177,7 @@ def _print_table(frame, columns: list[tuple]) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from arsim.analysis.compare import MAIN_KPIS, compare, compare_json
+    from arsim.analysis.compare import MAIN_KPIS, compare
     from arsim.scenario.files import load_policy
 
     baseline = _load(args)
@@ -199,20 +199,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if not alternatives:
         raise InputError("compare: give at least one alternative: --policy FILE, --variant or a second scenario file")
     kpis = _kpi_list(args.kpis, default=MAIN_KPIS)
-    table = compare(baseline, alternatives, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
+    comparison = compare(baseline, alternatives, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
                     folder=args.out, command=_command(args))
     if args.json:
-        print(json.dumps(compare_json(table), allow_nan=False))
+        print(json.dumps(comparison.to_json(), allow_nan=False))
         return 0
-    print(f"{baseline.name}: {table.attrs['replications']} paired replications (common random numbers), seed {table.attrs['seed']}")
-    for name, rows in table.groupby("alternative", sort=False):
+    print(f"{baseline.name}: {comparison.replications} paired replications (common random numbers), seed {comparison.seed}")
+    for name, rows in comparison.table.groupby("alternative", sort=False):
         print(f"\n{name} vs {baseline.name}")
         rows = rows.set_index("kpi").loc[kpis].reset_index()
         rows["ci"] = [f"[{_format(a)}, {_format(b)}]" for a, b in zip(rows["ci_low"], rows["ci_high"])]
         rows["change"] = [f"{100 * v:+.1f}%" if v == v else "-" for v in rows["relative_change"]]
         _print_table(rows, [("kpi", "KPI", 24), ("baseline", "baseline", 14), ("alternative_mean", "alternative", 14),
                             ("diff", "difference", 14), ("ci", "95% CI", 28), ("change", "change", 9), ("significant", "significant", 13)])
-    print(f"\nresults written to {table.attrs['folder']}/")
+    print(f"\nresults written to {comparison.folder}/")
     return 0
 
 
@@ -248,17 +248,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             raise InputError(f"--param {path}: given twice")
         parameters[path] = values
     kpis = _kpi_list(args.kpis, default=("dso", "net_cost", "query_sla_attainment"))
-    table = sweep(scenario, parameters, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
+    result = sweep(scenario, parameters, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
                   folder=args.out, command=_command(args))
-    folder = Path(table.attrs["folder"])
+    folder = result.folder
+    table = result.summary
     save_chart(sweep_chart(table, parameters=list(parameters), kpis=kpis), folder / "sweep.html")
     if args.json:
-        from arsim.analysis.sweep import sweep_json
-
-        print(json.dumps(sweep_json(table, kpis=kpis), allow_nan=False))
+        print(json.dumps(result.to_json(kpis=kpis), allow_nan=False))
         return 0
     cells = len(table)
-    print(f"{scenario.name}: {cells} cell{'s' if cells != 1 else ''} x {table.attrs['replications']} replications, seed {table.attrs['seed']} (mean and 95% CI)")
+    print(f"{scenario.name}: {cells} cell{'s' if cells != 1 else ''} x {result.replications} replications, seed {result.seed} (mean and 95% CI)")
     columns = [(p, p, max(len(p) + 2, 10)) + (("g",) if table[p].dtype.kind == "f" else ()) for p in parameters]
     for key in kpis:
         table[f"{key} CI"] = [f"[{_format(a)}, {_format(b)}]" for a, b in zip(table[f"{key}_ci_low"], table[f"{key}_ci_high"])]
@@ -269,7 +268,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
-    from arsim.analysis.capacity import capacity, capacity_json
+    from arsim.analysis.capacity import capacity
     from arsim.analysis.sweep import parse_values
     from arsim.present.charts import capacity_chart, save_chart
 
@@ -281,19 +280,20 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     teams = None
     if args.collectors is not None:
         teams = [_whole(v, "--collectors") for v in parse_values(args.collectors, option="--collectors")]
-    table = capacity(scenario, contact_scales=scales(args.contact_scale, "--contact-scale"), email_scales=scales(args.email_scale, "--email-scale"),
+    study = capacity(scenario, contact_scales=scales(args.contact_scale, "--contact-scale"), email_scales=scales(args.email_scale, "--email-scale"),
                      call_scales=scales(args.call_scale, "--call-scale"), collectors=teams, sla_target=args.sla_target,
                      plan_scale=args.plan_scale, replications=args.replications, seed=args.seed, jobs=args.jobs, progress=True,
                      folder=args.out, command=_command(args))
-    folder = Path(table.attrs["folder"])
+    folder = study.folder
+    table = study.levels
     save_chart(capacity_chart(table), folder / "capacity.html")
-    answer = capacity_json(table)
+    answer = study.to_json()
     if args.json:
         print(json.dumps(answer, allow_nan=False))
         return 0
     scaled = {"contact": "email, call and letter", "email": "email", "call": "call"}[answer["scaled"]]
-    print(f"{scenario.name}: {scaled} volume x scale, {table.attrs['replications']} replications per level, "
-          f"seed {table.attrs['seed']}; within capacity = SLA attainment >= {args.sla_target:g} and end backlog clearable within the SLA")
+    print(f"{scenario.name}: {scaled} volume x scale, {study.replications} replications per level, "
+          f"seed {study.seed}; within capacity = SLA attainment >= {args.sla_target:g} and end backlog clearable within the SLA")
     _print_table(table, [("contact_scale", "scale", 7, "g"), ("collectors", "team", 6), ("contacts", "contacts", 10), ("replies", "replies", 9),
                          ("offered_minutes_per_day", "offered/day", 13, ",.0f"), ("capacity_minutes_per_day", "capacity/day", 14, ",.0f"),
                          ("utilization", "util", 8, ".3f"), ("backlog_end", "backlog", 9, ".1f"), ("query_wait_days", "wait d", 8, ".2f"),
@@ -362,7 +362,7 @@ def _cmd_fields(args: argparse.Namespace) -> int:
 
 def _read_ledger(args: argparse.Namespace):
     """The ledger named on the command line, with its mapping; dropped rows are reported on stderr."""
-    from arsim.ledger.read import LedgerError, LedgerMapping, load_mapping, read_ledger
+    from arsim.ledger.read import LedgerError, LedgerMapping, load_ledger, load_mapping
 
     mapping = load_mapping(args.mapping) if args.mapping else LedgerMapping()
     columns = dict(mapping.columns)
@@ -372,8 +372,8 @@ def _read_ledger(args: argparse.Namespace):
             raise LedgerError(f"--map {item!r}: expected SOURCE=canonical, e.g. --map KUNNR=customer_id")
         columns[source.strip()] = canonical.strip()
     mapping = LedgerMapping(columns=columns, date_format=args.date_format or mapping.date_format)
-    ledger = read_ledger(args.ledger, mapping=mapping, drop_invalid=args.drop_invalid)
-    dropped = ledger.attrs.get("dropped", {})
+    loaded = load_ledger(args.ledger, mapping=mapping, drop_invalid=args.drop_invalid)
+    ledger, dropped = loaded.invoices, loaded.dropped
     if dropped:
         listed = ", ".join(f"{problem}: {count:,}" for problem, count in dropped.items())
         print(f"arsim: dropped {sum(dropped.values()):,} row problem(s) from {Path(args.ledger).name} ({listed})", file=sys.stderr)
@@ -389,11 +389,12 @@ def _add_ledger_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
-    from arsim.measure.ledger_kpis import kpis_as_of_json, ledger_kpis
+    from arsim.measure.ledger_kpis import ledger_kpis
 
     ledger = _read_ledger(args)
-    frame = ledger_kpis(ledger, as_of=args.as_of, period=args.period)
-    result = kpis_as_of_json(frame)
+    measured = ledger_kpis(ledger, as_of=args.as_of, period=args.period)
+    frame = measured.series
+    result = measured.to_json()
     for note in result["notes"]:
         print(f"arsim: note: {note}", file=sys.stderr)
     if args.json:

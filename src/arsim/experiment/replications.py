@@ -133,13 +133,13 @@ def run_experiment_auto(
     """
     unknown = [key for key in kpis if key not in KPI_KEYS]
     if unknown:
-        raise InputError(f"--precision-kpis: unknown KPI(s) {unknown}; see the KPI table in README.md")
+        raise InputError(f"unknown KPI(s) {unknown}; see the KPI table in README.md", argument="kpis")
     if not kpis:
-        raise InputError("--precision-kpis: name at least one KPI")
+        raise InputError("name at least one KPI", argument="kpis")
     if not (precision > 0 and math.isfinite(precision)):
-        raise InputError(f"--precision: must be a positive fraction such as 0.02, got {precision}")
+        raise InputError(f"must be a positive fraction such as 0.02, got {precision}", argument="precision")
     if min_replications < 2 or max_replications < min_replications:
-        raise InputError(f"--max-replications: must be at least {max(2, min_replications)}, got {max_replications}")
+        raise InputError(f"must be at least {max(2, min_replications)}, got {max_replications}", argument="max_replications")
     scenario = with_run(scenario, seed=seed)
     measure = open_ar_measure if warmup_check else None
     batch = max(2, jobs)

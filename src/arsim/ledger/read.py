@@ -57,7 +57,7 @@ affected and the first (at most 5) 1-based data row numbers, e.g.
 ``ledger.csv: column 'due_date': 3 unparseable dates, first rows 4, 9, 17 (e.g. '2018-13-01')``.
 Row-level problems: blank required values, unparseable dates, non-numeric, zero or (non-credit)
 negative amounts, paid_date before invoice_date, a repeated invoice_id, unrecognised flag or channel
-words. With ``drop_invalid=True`` those rows are left out instead and ``df.attrs["dropped"]`` says how
+words. With ``drop_invalid=True`` those rows are left out instead and `load_ledger`'s ``dropped`` says how
 many rows had each problem (a row with two problems counts under both). File-level problems (missing
 required columns, a mapping that names unknown columns, an unreadable file) always raise.
 
@@ -193,24 +193,47 @@ def load_mapping(path: str | Path) -> LedgerMapping:
     return LedgerMapping(columns=dict(columns), date_format=date_format)
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """A receivables export read into the canonical frame, with the rows left out and why."""
+
+    source: Path
+    invoices: pd.DataFrame
+    dropped: dict[str, int]  # problem -> rows left out (empty unless drop_invalid)
+
+
 def read_ledger(
     path: str | Path,
     *,
-    mapping: Mapping[str, str] | LedgerMapping | None = None,
+    mapping: Mapping[str, str] | LedgerMapping | str | Path | None = None,
     date_format: str | None = None,
     drop_invalid: bool = False,
     terms_days: int | None = None,
 ) -> pd.DataFrame:
     """Read one receivables export into the canonical frame (see the module docstring for all rules).
 
-    mapping: SOURCE column -> canonical column, or a `LedgerMapping` (whose date_format is used unless
-        `date_format` is given). Columns already named canonically need no entry.
+    mapping: SOURCE column -> canonical column, a `LedgerMapping` (whose date_format is used unless
+        `date_format` is given), or the path of a mapping YAML file. Columns already named canonically need
+        no entry.
     date_format: strptime format for all date columns; None detects one per column.
-    drop_invalid: leave out rows with row-level problems instead of raising; counts per problem are in
-        ``df.attrs["dropped"]`` (always present, empty when nothing was dropped).
+    drop_invalid: leave out rows with row-level problems instead of raising (`load_ledger` says how many).
     terms_days: payment terms; where due_date is absent or blank it becomes invoice_date + terms_days.
     """
+    return load_ledger(path, mapping=mapping, date_format=date_format, drop_invalid=drop_invalid, terms_days=terms_days).invoices
+
+
+def load_ledger(
+    path: str | Path,
+    *,
+    mapping: Mapping[str, str] | LedgerMapping | str | Path | None = None,
+    date_format: str | None = None,
+    drop_invalid: bool = False,
+    terms_days: int | None = None,
+) -> Ledger:
+    """`read_ledger`, returning a `Ledger` that also counts the rows left out under ``drop_invalid``."""
     path = Path(path)
+    if isinstance(mapping, (str, Path)):
+        mapping = load_mapping(mapping)
     if isinstance(mapping, LedgerMapping):
         date_format = date_format if date_format is not None else mapping.date_format
         mapping = mapping.columns
@@ -239,8 +262,7 @@ def read_ledger(
             bad_rows[problem.rows] = True
             dropped[problem.key] = dropped.get(problem.key, 0) + len(problem.rows)
         ledger = ledger.loc[~bad_rows].reset_index(drop=True)
-    ledger.attrs["dropped"] = dropped
-    return ledger
+    return Ledger(source=path, invoices=ledger, dropped=dropped)
 
 
 # ---------------------------------------------------------------------------------------------- reading files
@@ -355,7 +377,7 @@ class _Problem:
     """Rows of one column that share one problem."""
 
     column: str
-    key: str  # short name for attrs["dropped"], e.g. "unparseable due_date"
+    key: str  # short name in Ledger.dropped, e.g. "unparseable due_date"
     singular: str  # e.g. "unparseable date"
     plural: str  # e.g. "unparseable dates"
     rows: np.ndarray  # 0-based positions

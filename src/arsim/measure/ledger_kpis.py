@@ -32,6 +32,7 @@ the KPIs, as in `arsim.ledger.payment_statistics`; a note says how many.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,16 +58,48 @@ COUNTBACK_PERIODS = 12
 """Countback DSO looks back over at most this many trailing months (or periods of the given days)."""
 
 
+@dataclass(frozen=True)
+class LedgerKPIs:
+    """Receivables KPIs of a ledger: one row per period ending at ``as_of`` and before it (latest last).
+
+    ``series`` columns: period_start, period_end, days, then `LEDGER_KPI_KEYS`. ``notes`` says why a KPI
+    is None (missing columns, undated write-offs, ...).
+    """
+
+    as_of: pd.Timestamp
+    period: str | int
+    series: pd.DataFrame
+    notes: tuple[str, ...]
+
+    @property
+    def latest(self) -> pd.Series:
+        """The row of the period ending at ``as_of``."""
+        return self.series.iloc[-1]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object of `arsim kpis`: the latest period's KPIs (None for missing) and the notes.
+
+        The kpis keys are exactly those of the ``arsim kpis --json`` contract; bad_debt_ratio is in the series
+        and the table, not in this object.
+        """
+        last = self.latest
+        kpis = {key: _clean(last[key]) for key in (
+            "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
+            "avg_collection_period", "share_paid_late", "avg_days_late_paid")}
+        kpis["aging"] = {name: _clean(last[f"aging_{name}"]) for name in AGING_BUCKETS}
+        return {"as_of": pd.Timestamp(last["period_end"]).strftime("%Y-%m-%d"), "kpis": kpis, "notes": list(self.notes)}
+
+
 def ledger_kpis(
     ledger: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None, period: str | int = "month", periods: int | None = None
-) -> pd.DataFrame:
+) -> LedgerKPIs:
     """KPIs of a ledger for the period ending at `as_of` and each earlier period (one row each, latest last).
 
     as_of: last day of the latest period; default the latest date in the ledger.
     period: "month", "quarter" or a whole number of days (see the module docstring).
     periods: how many periods to report; default every whole period that starts on or after the ledger's
         first date (at least one).
-    The frame's ``attrs["notes"]`` lists why a KPI is None (missing columns, undated write-offs, ...).
+    Returns a `LedgerKPIs` whose notes say why a KPI is None (missing columns, undated write-offs, ...).
     """
     invoices, notes = _invoice_rows(ledger)
     epoch = _first_date(invoices)
@@ -104,23 +137,7 @@ def ledger_kpis(
             row["bad_debt_ratio"] = None
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["period_start", "period_end", "days", *LEDGER_KPI_KEYS])
-    frame.attrs["notes"] = notes
-    frame.attrs["as_of"] = as_of_ts
-    return frame
-
-
-def kpis_as_of_json(frame: pd.DataFrame) -> dict[str, Any]:
-    """The latest row of `ledger_kpis` as ``{"as_of", "kpis": {...}, "notes": [...]}`` (None for missing).
-
-    The kpis keys are exactly those of the ``arsim kpis --json`` contract; bad_debt_ratio is in the frame
-    and the table, not in this object.
-    """
-    last = frame.iloc[-1]
-    kpis = {key: _clean(last[key]) for key in (
-        "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
-        "avg_collection_period", "share_paid_late", "avg_days_late_paid")}
-    kpis["aging"] = {name: _clean(last[f"aging_{name}"]) for name in AGING_BUCKETS}
-    return {"as_of": pd.Timestamp(last["period_end"]).strftime("%Y-%m-%d"), "kpis": kpis, "notes": list(frame.attrs.get("notes", []))}
+    return LedgerKPIs(as_of=as_of_ts, period=period, series=frame, notes=tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------------- pieces

@@ -14,7 +14,7 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from arsim.experiment.results import atomic_write
+from arsim.files import atomic_write
 
 
 def _long(table: pd.DataFrame, *, keys: Sequence[str], by: Sequence[str]) -> pd.DataFrame:

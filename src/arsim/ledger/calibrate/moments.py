@@ -195,6 +195,6 @@ def mean_monthly_dso(ledger: pd.DataFrame) -> float | None:
     if ledger["invoice_date"].isna().all():
         return None
     last = ledger["invoice_date"].max()
-    frame = ledger_kpis(ledger, as_of=last)
+    frame = ledger_kpis(ledger, as_of=last).series
     values = pd.to_numeric(frame["dso"], errors="coerce").iloc[2:-2].dropna()
     return float(values.mean()) if len(values) else None
