@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arsim.scenario.schema import Team, validate_scenario
-from arsim.sim.collectors import ShiftCalendar
+from arsim.sim.calendar import ShiftCalendar
 from arsim.sim.model import simulate
 
 
@@ -148,6 +148,8 @@ def worlds(draw):
     }
     if data["team"]["hours_per_day"] == 24.0:
         data["team"]["shift_start_hour"] = 0
+    if data["team"]["collectors"] == 0:  # no one to make calls: a team without collectors dunns in writing only
+        data["policy"]["dunning"]["steps"] = [{"day": -5, "channel": "email"}, {"day": 1, "channel": "email"}, {"day": 21, "channel": "letter"}]
     return validate_scenario(data, source="hypothesis")
 
 

@@ -142,7 +142,7 @@ def run_experiment_auto(
         raise InputError(f"must be at least {max(2, min_replications)}, got {max_replications}", argument="max_replications")
     scenario = with_run(scenario, seed=seed)
     measure = open_ar_measure if warmup_check else None
-    batch = max(2, jobs)
+    batch = max(2, jobs) if cluster is None else max(8, jobs)  # a cluster has more workers than this machine has cores
     done: list[Replication] = []
     needed: int | None = None
     bar = progress_bar(max_replications, desc=f"{scenario.name} (auto)", enabled=progress)

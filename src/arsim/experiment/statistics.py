@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""Statistics of replications: Student-t intervals, paired and Welch differences, precision rules, MSER.
+
+Everything here works on plain sequences of per-replication values, so the same functions serve run,
+compare, sweep and capacity, and can be checked against textbook cases.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""Balances from money movements: a book as invoices that raise AR and settlements that lower it.
+
+The same code measures a simulated book and a real ledger. Balances are taken at day boundaries: "AR at
+day T" is what is open after every movement dated before T.
+"""
 
 from __future__ import annotations
 

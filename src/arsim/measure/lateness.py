@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""Payment-lateness statistics of a ledger: shares late, quantiles of days late, persistence, batching.
+
+Shared by ledger KPIs, calibration (as fitting targets) and the validation of simulated ledgers.
+"""
 
 from __future__ import annotations
 

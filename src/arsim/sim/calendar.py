@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""Time in the model: days as floats from the start date, the working week, and the collectors' shifts."""
 
 from __future__ import annotations
 

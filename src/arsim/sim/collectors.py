@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""The collectors: a team working a shared prioritised worklist within their shifts.
+
+A task not finished at the end of a shift is resumed at the start of the next (preemptive-resume), so no
+collector works more minutes than the calendar gives, and unfinished work rolls over as backlog.
+"""
 
 from __future__ import annotations
 

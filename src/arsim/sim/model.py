@@ -5,13 +5,11 @@ Each open invoice has one live wake-up, at the earliest of its payment day, its 
 write-off day; when something moves one of those (a contact triggers payment, a query holds it, an answer
 releases it), the invoice gets a new wake-up and the entry left behind is skipped when its time comes
 (cancel by checking state, never by removing events). These times are whole days, so a wake-up is an entry
-in that day's list, and one SimPy event a day runs the list (the day agenda); events at other times
-(collectors' work, replies) are SimPy timeouts with callbacks rather than generator processes. Both cost a
-fraction of a process switch per event (see benchmarks/speed.py).
+in that day's list, and one SimPy event a day runs the list (the day agenda, agenda.py); events at other
+times (collectors' work, replies) are SimPy timeouts with callbacks rather than generator processes. Both
+cost a fraction of a process switch per event (see benchmarks/speed.py).
 
-Collectors are servers with a shared priority worklist, working within their shifts: a task not finished
-at the end of a shift is resumed at the start of the next one, so no collector ever works more minutes
-than the calendar gives, and unfinished work rolls over as backlog.
+Collectors (collectors.py) are servers with a shared priority worklist, working within their shifts.
 """
 
 from __future__ import annotations
@@ -19,16 +17,15 @@ from __future__ import annotations
 import gc
 import math
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.events import Timeout
 
 from arsim.scenario.schema import Scenario
 from arsim.sim import records as rec
+from arsim.sim.agenda import DayAgenda
 from arsim.sim.behaviour import (
     R_CALL_MINUTES,
     R_CREDIT_NOTE,
@@ -109,19 +106,14 @@ class _Invoice:
 class _Model:
     """One replication: wires the pre-drawn book to SimPy events and the collectors."""
 
-    def __init__(self, scenario: Scenario, book: Book, *, replication: int) -> None:
+    def __init__(self, scenario: Scenario, book: Book) -> None:
         self.scenario = scenario
         self.book = book
         self.env = simpy.Environment()
         self.recorder = rec.Recorder()
-        self.events = 0  # model events processed (see SimulationResult)
-        self.simpy_events = 0
         self.total_days = book.total_days
-        # The day agenda: for each day, the invoices due a wake-up and the other whole-day calls. A day's lists
-        # are dropped once the day has run (set to None), and nothing is scheduled on or after total_days.
-        self.wakes: list[list[_Invoice] | None] = [[] for _ in range(book.total_days)]
-        self.calls: list[list[tuple[Callable[[Any], None], Any]] | None] = [[] for _ in range(book.total_days)]
-        self.day_closed = -1  # the last day whose agenda has run
+        self.agenda = DayAgenda(self.env, total_days=book.total_days, wake=self._wake, orders=self._orders)
+        self.at = self.agenda.at  # bound once: the hot path calls it for every timed event
         policy = scenario.policy
         self.policy = policy
         self.collectors = scenario.team.collectors
@@ -233,78 +225,15 @@ class _Model:
         first_wake = np.minimum(np.minimum(self.first_pay_day, first_step_day), write_off_day)
         self.first_wake = np.maximum(first_wake, orders.day).tolist()
 
-    # --- scheduling
-
-    def at(self, when: float, callback: Callable[[Any], None], value: Any) -> None:
-        """Call ``callback(value)`` at simulation time ``when`` (never in the past; never at or after the end).
-
-        Most events fall on whole days (payments, dunning steps, write-offs). Those go into the day agenda,
-        which one SimPy event a day runs, at a fraction of a SimPy event's cost each. Events at other times
-        (collectors' work, replies) are SimPy timeouts.
-        """
-        if when >= self.total_days:
-            return  # the run ends first
-        now = self.env.now
-        if when < now:
-            when = now
-        day = int(when)
-        if day == when and day > self.day_closed:
-            self.calls[day].append((callback, value))
-        else:
-            Timeout(self.env, when - now, (callback, value)).callbacks.append(self._fire)
-
-    def _fire(self, event: simpy.Event) -> None:
-        self.events += 1
-        self.simpy_events += 1
-        callback, value = event.value
-        callback(value)
-
-    def _tick(self, event: simpy.Event) -> None:
-        """Run one day's agenda: calls and invoice wake-ups, then the day's orders, then whatever those added.
-
-        Handlers may add to today's lists while they run (a same-day follow-up runs today), so each list is
-        walked by index until nothing is left. Payments come before orders, as cash is applied before the
-        day's orders are checked against credit.
-        """
-        day = event.value
-        calls, wakes = self.calls[day], self.wakes[day]
-        called = woken = 0
-        orders_done = False
-        orders = 0
-        wake = self._wake
-        while True:
-            while called < len(calls):
-                callback, value = calls[called]
-                called += 1
-                callback(value)
-            if woken < len(wakes):
-                for inv in islice(wakes, woken, None):  # a list iterator also yields what is appended meanwhile
-                    if inv.wake_at == day and not inv.closed:  # otherwise a stale wake-up: the invoice moved on
-                        wake(inv, day)
-                woken = len(wakes)
-                continue
-            if called < len(calls):
-                continue
-            if orders_done:
-                break
-            orders = self._orders(day)
-            orders_done = True
-        self.events += called + woken + orders
-        self.calls[day] = self.wakes[day] = None
-        self.day_closed = day
-        self.simpy_events += 1
-        if day + 1 < self.total_days:
-            Timeout(self.env, 1, day + 1).callbacks.append(self._tick)
-
     def run(self) -> SimulationResult:
         """Run the events to the end of the horizon and return the tables (call once; see simulate)."""
-        Timeout(self.env, 0, 0).callbacks.append(self._tick)  # day 0's agenda; each day schedules the next
+        self.agenda.start()
         self.env.run(until=self.total_days)
         frames = self.recorder.frames()
         frames[rec.table_name(rec.InvoiceIssued)] = self._issued_table()
         result = SimulationResult(
             frames=frames, warmup_days=self.scenario.run.warmup_days,
-            total_days=self.total_days, events=self.events, simpy_events=self.simpy_events,
+            total_days=self.total_days, events=self.agenda.events, simpy_events=self.agenda.simpy_events,
             orders=len(self.order_day),
             open_amount_end=sum(inv.open_amount for invoices in self.open_invoices for inv in invoices.values()),
             open_invoices_end=sum(len(invoices) for invoices in self.open_invoices),
@@ -312,6 +241,7 @@ class _Model:
         # The team and its tasks point back at the model. Cutting that cycle lets reference counting free the
         # whole replication as soon as the caller drops the model, instead of leaving it to the cycle collector.
         self.team = None
+        self.agenda = self.at = None  # the agenda's callbacks are bound methods of the model: the same cycle
         return result
 
     def _issued_table(self) -> pd.DataFrame:
@@ -433,8 +363,9 @@ class _Model:
         if when >= self.total_days:  # never, or after the run ends
             return
         day = int(when)
-        if day == when and day > self.day_closed:
-            self.wakes[day].append(inv)
+        agenda = self.agenda
+        if day == when and day > agenda.day_closed:
+            agenda.wakes[day].append(inv)
         else:
             self.at(when, self._timed_wake, (inv, when))
 
@@ -765,7 +696,7 @@ def simulate(scenario: Scenario, *, replication: int = 0) -> SimulationResult:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        model = _Model(scenario, book, replication=replication)
+        model = _Model(scenario, book)
         result = model.run()
         del model
     finally:

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Simulated method of moments: simulate a candidate scenario over the ledger's window and compare statistics.
+
+The likelihood fit (fit.py) gets the customer-level lateness process; the moments step adjusts what the
+likelihood cannot see (the mass on the due date, the tail, disputes) until simulated statistics match the
+ledger's.
+"""
 
 from __future__ import annotations
 

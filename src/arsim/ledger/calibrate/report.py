@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""The calibration report: observed against simulated statistics, as calibration.md and as table rows."""
 
 from __future__ import annotations
 
