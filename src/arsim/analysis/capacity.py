@@ -25,9 +25,14 @@ from arsim.errors import InputError
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import run_replication, with_run
 from arsim.experiment.results import build_manifest
-from arsim.experiment.statistics import clean_number, confidence_interval, paired_difference
+from arsim.experiment.statistics import (
+    clean_number,
+    confidence_interval,
+    paired_difference,
+)
 from arsim.files import replacing_folder, write_csv, write_json
 from arsim.scenario.schema import MAX_CONTACT_VOLUME, Scenario, validate_scenario
+from arsim.sim.calendar import count_weekdays
 
 # ---------------------------------------------------------------------------------------------- workload
 
@@ -39,9 +44,7 @@ def _mean_minutes(scenario: Scenario) -> dict[str, float]:
 
 def working_days(scenario: Scenario, *, start: int, end: int) -> int:
     """Days of [start, end) on which the team works."""
-    working = set(scenario.team.working_weekdays)
-    first = scenario.calendar.start_date.weekday()
-    return sum(1 for day in range(start, end) if (first + day) % 7 in working)
+    return count_weekdays(scenario.team.working_weekdays, start_weekday=scenario.calendar.start_date.weekday(), start=start, end=end)
 
 
 def follow_up_workload(frames: dict[str, pd.DataFrame], scenario: Scenario, *, start: int, end: int) -> dict[str, float]:

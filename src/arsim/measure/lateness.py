@@ -5,9 +5,11 @@ Shared by ledger KPIs, calibration (as fitting targets) and the validation of si
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 _LATENESS_QUANTILES = {"p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90, "p95": 0.95, "p99": 0.99}
@@ -46,16 +48,17 @@ def payment_statistics(ledger: pd.DataFrame) -> dict[str, Any]:
     missing = [name for name in ("customer_id", "due_date", "paid_date") if name not in ledger.columns]
     if missing:
         raise ValueError(f"payment_statistics needs column(s) {', '.join(map(repr, missing))}")
-    invoices = _paid_invoices(ledger)
+    invoices = paid_invoices(ledger)
     days_late = (invoices["paid_date"] - invoices["due_date"]).dt.days.astype("int64")
     late = days_late > 0
     n_invoices = len(invoices)
     stats: dict[str, Any] = {"n_invoices": n_invoices}
-    stats["share_late"] = _share(late)
+    share_late, mean_days_late = late_payment_figures(days_late.to_numpy())
+    stats["share_late"] = None if math.isnan(share_late) else share_late
     stats["share_on_due"] = _share(days_late == 0)
     stats["share_late_over_30"] = _share(days_late > 30)
     stats["days_late_quantiles"] = _quantiles(days_late, _LATENESS_QUANTILES)
-    stats["mean_days_late"] = float(days_late.clip(lower=0).mean()) if n_invoices else None
+    stats["mean_days_late"] = None if math.isnan(mean_days_late) else mean_days_late
     stats.update(_persistence(invoices, late))
     stats["share_cleared_with_other_same_day"] = _share(
         invoices.groupby(["customer_id", "paid_date"], sort=False)["customer_id"].transform("size") >= 2
@@ -74,14 +77,30 @@ def payment_statistics(ledger: pd.DataFrame) -> dict[str, Any]:
     return stats
 
 
-def _paid_invoices(ledger: pd.DataFrame) -> pd.DataFrame:
+def invoice_rows(ledger: pd.DataFrame) -> pd.Series:
+    """Which rows are invoices: item_type blank or 'Invoice' (any case); credit memos and payment differences are not."""
+    if "item_type" not in ledger.columns:
+        return pd.Series(True, index=ledger.index)
+    item_type = ledger["item_type"].astype("string").str.strip().str.lower()
+    return (item_type.isna() | (item_type == "invoice")).fillna(True).astype(bool)
+
+
+def paid_invoices(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The invoice rows with both a paid date and a due date, in file order (index reset)."""
     is_paid = ledger["paid_date"].notna() & ledger["due_date"].notna()
-    if "item_type" in ledger.columns:
-        item_type = ledger["item_type"].astype("string").str.strip().str.lower()
-        is_invoice = (item_type.isna() | (item_type == "invoice")).fillna(True).astype(bool)
-    else:
-        is_invoice = pd.Series(True, index=ledger.index)
-    return ledger.loc[is_paid & is_invoice].reset_index(drop=True)
+    return ledger.loc[is_paid & invoice_rows(ledger)].reset_index(drop=True)
+
+
+def late_payment_figures(days_late: np.ndarray) -> tuple[float, float]:
+    """Share of paid invoices paid after the due date, and their mean days late with early payments as 0.
+
+    The two figures every lateness report shares (simulated KPIs, ledger KPIs, calibration targets); NaN
+    for both when no invoice was paid. Not ADD, which is weighted by receivables.
+    """
+    days = np.asarray(days_late, dtype=float)
+    if days.size == 0:
+        return math.nan, math.nan
+    return float((days > 0).mean()), float(np.maximum(days, 0).mean())
 
 
 def _share(mask: pd.Series) -> float | None:

@@ -40,6 +40,7 @@ import pandas as pd
 
 from arsim.measure.balances import Movements, portfolio_kpis
 from arsim.measure.formulas import AGING_BUCKETS
+from arsim.measure.lateness import invoice_rows, late_payment_figures
 from arsim.sim.calendar import DAYS_PER_MONTH
 
 LEDGER_KPI_KEYS: tuple[str, ...] = (
@@ -152,12 +153,10 @@ def _clean(value: Any) -> float | None:
 
 def _invoice_rows(ledger: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     notes: list[str] = []
-    if "item_type" in ledger.columns:
-        item_type = ledger["item_type"].astype("string").str.strip().str.lower()
-        is_invoice = (item_type.isna() | (item_type == "invoice")).fillna(True).astype(bool)
-        others = int((~is_invoice).sum())
-        if others:
-            notes.append(f"{others:,} row(s) that are not invoices (credit memos, payment differences, ...) are left out")
+    is_invoice = invoice_rows(ledger)
+    others = int((~is_invoice).sum())
+    if others:
+        notes.append(f"{others:,} row(s) that are not invoices (credit memos, payment differences, ...) are left out")
         ledger = ledger.loc[is_invoice]
     for column in ("invoice_date", "paid_date", "written_off"):
         if column not in ledger.columns:
@@ -244,8 +243,5 @@ def _payment_kpis(invoices: pd.DataFrame, *, start_ts: pd.Timestamp, end_ts: pd.
     late_days = (paid["paid_date"] - paid["due_date"]).dt.days.to_numpy(dtype=float)
     if late_days.size == 0:
         return {"share_paid_late": None, "avg_days_late_paid": None, "paid_invoices": 0}
-    return {
-        "share_paid_late": float((late_days > 0).mean()),
-        "avg_days_late_paid": float(np.maximum(late_days, 0).mean()),
-        "paid_invoices": int(late_days.size),
-    }
+    share_late, mean_days_late = late_payment_figures(late_days)
+    return {"share_paid_late": share_late, "avg_days_late_paid": mean_days_late, "paid_invoices": int(late_days.size)}

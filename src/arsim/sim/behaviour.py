@@ -38,7 +38,7 @@ from arsim.scenario.schema import (
     Scenario,
     Uniform,
 )
-from arsim.sim.calendar import DAYS_PER_MONTH
+from arsim.sim.calendar import DAYS_PER_MONTH, days_forward
 from arsim.sim.rules import discount_annual_rate, penalty_annual_rate, segment_refused
 from arsim.sim.streams import stream, substream
 
@@ -150,14 +150,7 @@ class Book:
 
 def business_day_on_or_after(days: np.ndarray, *, start_weekday: int, business_weekdays: tuple[int, ...]) -> np.ndarray:
     """Each day moved forward to the first business day (weekends and other closed weekdays skipped)."""
-    is_business = np.zeros(7, dtype=bool)
-    is_business[list(business_weekdays)] = True
-    shift = np.zeros(7, dtype=np.int64)
-    for weekday in range(7):
-        step = 0
-        while not is_business[(weekday + step) % 7]:
-            step += 1
-        shift[weekday] = step
+    shift = np.array(days_forward(business_weekdays), dtype=np.int64)
     days = np.asarray(days, dtype=np.int64)
     return days + shift[(start_weekday + days) % 7]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Iterable
 
 from arsim.scenario.schema import Team
 
@@ -16,6 +17,28 @@ MINUTES_PER_DAY = 1440.0
 
 TIME_EPS = 1e-9
 
+
+
+def days_forward(weekdays: Iterable[int]) -> list[int]:
+    """For each calendar weekday (Monday 0), the days until the next of ``weekdays`` (0 when it is one).
+
+    Simulation day ``d`` falls on calendar weekday ``(start_weekday + d) % 7``; a table indexed that way
+    moves any day to its next business day (or payment-run day) in one lookup.
+    """
+    chosen = set(weekdays)
+    return [next(k for k in range(7) if (w + k) % 7 in chosen) for w in range(7)]
+
+
+def days_back(weekdays: Iterable[int]) -> list[int]:
+    """For each calendar weekday, the days since the last of ``weekdays`` (0 when it is one)."""
+    chosen = set(weekdays)
+    return [next(k for k in range(7) if (w - k) % 7 in chosen) for w in range(7)]
+
+
+def count_weekdays(weekdays: Iterable[int], *, start_weekday: int, start: int, end: int) -> int:
+    """How many simulation days of [start, end) fall on one of ``weekdays`` (day 0 is ``start_weekday``)."""
+    chosen = set(weekdays)
+    return sum(1 for day in range(start, end) if (start_weekday + day) % 7 in chosen)
 
 
 class ShiftCalendar:

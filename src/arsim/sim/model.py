@@ -54,7 +54,7 @@ from arsim.sim.behaviour import (
     uplift_exposure,
     uplift_trigger_delay,
 )
-from arsim.sim.calendar import INF, TIME_EPS, ShiftCalendar
+from arsim.sim.calendar import INF, TIME_EPS, ShiftCalendar, days_back, days_forward
 from arsim.sim.collectors import CollectorTeam, Task
 from arsim.sim.rules import (
     TASK_KINDS,
@@ -118,10 +118,9 @@ class _Model:
         self.policy = policy
         self.collectors = scenario.team.collectors
         self.start_weekday = scenario.calendar.start_date.weekday()
-        business = set(scenario.calendar.business_weekdays)
         # Days forward to the next business day, and back to the previous one, by (start_weekday + day) % 7.
-        self.forward = [next(k for k in range(7) if (w + k) % 7 in business) for w in range(7)]
-        self.backward = [next(k for k in range(7) if (w - k) % 7 in business) for w in range(7)]
+        business = scenario.calendar.business_weekdays
+        self.forward, self.backward = days_forward(business), days_back(business)
 
         segments = scenario.portfolio.segments
         self.segment_names = [s.name for s in segments]

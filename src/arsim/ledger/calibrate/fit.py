@@ -60,7 +60,7 @@ from arsim.ledger.calibrate.moments import (
     simulated_invoices,
     simulated_moments,
 )
-from arsim.measure.lateness import payment_statistics
+from arsim.measure.lateness import paid_invoices, payment_statistics
 from arsim.scenario.schema import Scenario, TaskMinutes, Team, validate_scenario
 from arsim.sim.calendar import DAYS_PER_MONTH
 
@@ -176,10 +176,7 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
 
 
 def _paid_invoices(ledger: pd.DataFrame) -> pd.DataFrame:
-    rows = ledger[ledger["paid_date"].notna() & ledger["due_date"].notna()]
-    if "item_type" in rows.columns:
-        item_type = rows["item_type"].astype("string").str.strip().str.lower()
-        rows = rows[(item_type.isna() | (item_type == "invoice")).fillna(True).astype(bool)]
+    rows = paid_invoices(ledger)
     rows = rows[rows["amount"] > 0]
     if "invoice_date" not in rows.columns:
         rows = rows.assign(invoice_date=pd.NaT)
