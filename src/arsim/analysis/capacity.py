@@ -24,13 +24,12 @@ import pandas as pd
 from arsim.errors import InputError
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import run_replication, with_run
-from arsim.experiment.results import build_manifest
+from arsim.experiment.results import build_manifest, write_folder
 from arsim.experiment.statistics import (
     clean_number,
     confidence_interval,
     paired_difference,
 )
-from arsim.files import replacing_folder, write_csv, write_json
 from arsim.scenario.schema import MAX_CONTACT_VOLUME, Scenario, validate_scenario
 from arsim.sim.calendar import count_weekdays
 
@@ -274,11 +273,8 @@ def capacity(
                           per_replication=tidy, **answers)
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-capacity")
-        with replacing_folder(target) as staging:
-            write_csv(staging / "levels.csv", table, index=False, float_format="%.6g")
-            write_csv(staging / "replications.csv", tidy, index=False, float_format="%.6g")
-            extra = {"capacity": {"axis": axis, "scales": scales, "pins": pins, "collectors": teams, "sla_target": sla_target, **study.answers()}}
-            write_json(staging / "manifest.json", build_manifest(scenario, command=command, extra=extra))
+        extra = {"capacity": {"axis": axis, "scales": scales, "pins": pins, "collectors": teams, "sla_target": sla_target, **study.answers()}}
+        write_folder(target, {"levels.csv": table, "replications.csv": tidy}, build_manifest(scenario, command=command, extra=extra))
         study = dataclasses.replace(study, folder=target)
     return study
 

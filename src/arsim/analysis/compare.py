@@ -18,10 +18,8 @@ import pandas as pd
 from arsim.errors import InputError
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import kpis_of_replication, with_run
-from arsim.experiment.results import build_manifest
-from arsim.experiment.statistics import clean_number
-from arsim.files import replacing_folder, write_csv, write_json
-from arsim.experiment.statistics import paired_difference
+from arsim.experiment.results import build_manifest, write_folder
+from arsim.experiment.statistics import clean_number, paired_difference
 from arsim.measure.simulated import KPI_KEYS
 from arsim.scenario.schema import Policy, Scenario
 
@@ -130,10 +128,7 @@ def compare(
     target = None
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{baseline.name}-compare")
-        with replacing_folder(target) as staging:
-            write_csv(staging / "comparison.csv", table, index=False, float_format="%.6g")
-            write_csv(staging / "replications.csv", replication_rows, index=False, float_format="%.6g")
-            extra = {"baseline": baseline.name, "alternatives": [{"name": n, "scenario": s.model_dump(mode="json")} for n, s in named]}
-            write_json(staging / "manifest.json", build_manifest(baseline, command=command, extra=extra))
+        extra = {"baseline": baseline.name, "alternatives": [{"name": n, "scenario": s.model_dump(mode="json")} for n, s in named]}
+        write_folder(target, {"comparison.csv": table, "replications.csv": replication_rows}, build_manifest(baseline, command=command, extra=extra))
     return Comparison(baseline=baseline.name, alternatives=tuple(n for n, _ in named), replications=count, seed=baseline.run.seed,
                       table=table, per_replication=replication_rows, folder=target)

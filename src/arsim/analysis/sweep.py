@@ -7,8 +7,6 @@ differ only by the fields that vary.
 from __future__ import annotations
 
 import itertools
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -18,68 +16,10 @@ import pandas as pd
 from arsim.errors import InputError
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import kpis_of_replication, with_run
-from arsim.experiment.results import build_manifest
+from arsim.experiment.results import build_manifest, write_folder
 from arsim.experiment.statistics import clean_number, confidence_interval
-from arsim.files import replacing_folder, write_csv, write_json
 from arsim.measure.simulated import KPI_KEYS
 from arsim.scenario.schema import Scenario
-
-
-def parse_number(text: str, *, option: str) -> float:
-    """A number from the command line, or an InputError naming the option."""
-    text = text.strip()
-    if not _NUMBER.match(text):
-        raise InputError(f"{option}: {text!r} is not a number")
-    return float(text)
-
-
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-
-
-def parse_values(text: str, *, option: str) -> list[Any]:
-    """Values of a sweep axis: ``2,3,4`` (YAML scalars), or a range ``start:stop[:step]`` with stop included.
-
-    A range must be numeric with a positive step and stop >= start; a list must not be empty.
-    """
-    import yaml
-
-    text = text.strip()
-    if not text:
-        raise InputError(f"{option}: empty list of values")
-    if ":" in text and "," not in text:
-        parts = text.split(":")
-        if len(parts) not in (2, 3) or any(not p.strip() for p in parts):
-            raise InputError(f"{option}: bad range {text!r}; expected start:stop or start:stop:step")
-        start, stop = parse_number(parts[0], option=option), parse_number(parts[1], option=option)
-        step = parse_number(parts[2], option=option) if len(parts) == 3 else 1.0
-        if step <= 0:
-            raise InputError(f"{option}: range step must be positive, got {parts[2].strip()}")
-        if stop < start:
-            raise InputError(f"{option}: empty range {text!r} (stop is below start)")
-        count = int(math.floor((stop - start) / step + 1e-9)) + 1
-        if count > 10_000:
-            raise InputError(f"{option}: range {text!r} has {count} values; at most 10000")
-        values = [round(start + i * step, 10) for i in range(count)]
-        integral = all(float(p).is_integer() for p in (start, step))
-        return [int(v) for v in values] if integral else values
-    items = [item.strip() for item in text.split(",")]
-    if any(not item for item in items):
-        raise InputError(f"{option}: empty value in {text!r}")
-    values = []
-    for item in items:
-        try:
-            values.append(yaml.safe_load(item))
-        except yaml.YAMLError:
-            raise InputError(f"{option}: {item!r} is not a valid value") from None
-    return values
-
-
-def parse_param(text: str) -> tuple[str, list[Any]]:
-    """``path.to.field=values`` of ``--param`` into the path and its list of values."""
-    path, sep, values = text.partition("=")
-    if not sep or not path.strip():
-        raise InputError(f"--param {text!r}: expected path.to.field=v1,v2,... or path.to.field=start:stop:step")
-    return path.strip(), parse_values(values, option=f"--param {path.strip()}")
 
 
 def sweep_cells(scenario: Scenario, parameters: Mapping[str, Sequence[Any]]) -> list[tuple[dict[str, Any], Scenario]]:
@@ -161,9 +101,6 @@ def sweep(
     target = None
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-sweep")
-        with replacing_folder(target) as staging:
-            write_csv(staging / "summary.csv", summary, index=False, float_format="%.6g")
-            write_csv(staging / "replications.csv", tidy, index=False, float_format="%.6g")
-            extra = {"parameters": {p: list(parameters[p]) for p in paths}, "cells": len(cells)}
-            write_json(staging / "manifest.json", build_manifest(scenario, command=command, extra=extra))
+        extra = {"parameters": {p: list(parameters[p]) for p in paths}, "cells": len(cells)}
+        write_folder(target, {"summary.csv": summary, "replications.csv": tidy}, build_manifest(scenario, command=command, extra=extra))
     return Sweep(parameters=tuple(paths), replications=count, seed=scenario.run.seed, summary=summary, per_replication=tidy, folder=target)

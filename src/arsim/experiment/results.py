@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -68,17 +68,32 @@ def build_manifest(scenario: Scenario, *, command: str | None, extra: dict[str, 
     }
 
 
+TABLE_FORMAT: dict[str, Any] = {"index": False, "float_format": "%.6g"}
+"""How result tables are written: no row index, six significant digits."""
+
+
+def write_folder(folder: str | Path, tables: Mapping[str, pd.DataFrame], manifest: dict[str, Any], *,
+                 extra: Callable[[Path], Any] | None = None) -> Path:
+    """Write a results folder as a whole: each table as NAME (CSV), then manifest.json last.
+
+    ``extra(staging)`` may add more files. Nothing replaces the previous folder until every file is
+    complete (see `arsim.files.replacing_folder`).
+    """
+    folder = Path(folder)
+    with replacing_folder(folder) as staging:
+        for name, frame in tables.items():
+            write_csv(staging / name, frame, **TABLE_FORMAT)
+        if extra is not None:
+            extra(staging)
+        write_json(staging / "manifest.json", manifest)
+    return folder
+
+
 def write_results(result: ExperimentResult, folder: str | Path) -> Path:
     """Write a run's folder as a whole: kpis.csv, replications.csv, monthly.csv, the ledger, manifest.json.
 
     The folder is replaced only once every file is complete (see `arsim.files`).
     """
-    folder = Path(folder)
-    with replacing_folder(folder) as staging:
-        write_csv(staging / "kpis.csv", result.summary, float_format="%.6g")
-        write_csv(staging / "replications.csv", result.replications, index=False, float_format="%.6g")
-        write_csv(staging / "monthly.csv", result.monthly, index=False, float_format="%.6g")
-        if result.ledger is not None:
-            write_ledger(result.ledger, staging)
-        write_json(staging / "manifest.json", result.manifest)
-    return folder
+    ledger = result.ledger
+    tables = {"kpis.csv": result.summary.reset_index(), "replications.csv": result.replications, "monthly.csv": result.monthly}
+    return write_folder(folder, tables, result.manifest, extra=None if ledger is None else lambda staging: write_ledger(ledger, staging))
