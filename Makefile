@@ -1,10 +1,13 @@
-# Two entry points that do all set-up on a fresh machine with only Python >= 3.11 and make.
+# Two entry points that do all set-up on a fresh machine with only Python >= 3.11 and make:
+#   make demo   runs the main job on the shipped baseline
+#   make test   lint, then the whole test suite (what CI runs)
+#   make check  lint, then the fast tests only (no tests marked slow), for day-to-day work
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test check lint install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +20,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/arsim run scenarios/baseline.yaml --jobs 2
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+test: lint
 	$(BIN)/python -m pytest
+
+check: lint
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) results/baseline
