@@ -96,6 +96,7 @@ def calibration(company_ledger):
     return fit_ledger(company_ledger, smm_iterations=8, smm_invoices=15_000)
 
 
+@pytest.mark.slow
 def test_a_fit_recovers_what_the_ledger_shows_directly(calibration, company_ledger):
     scenario = calibration.scenario
     segment = scenario.portfolio.segments[0]
@@ -117,6 +118,7 @@ def test_the_fitted_scenario_reproduces_the_ledger(calibration):
     assert calibration.simulated_dso == pytest.approx(calibration.observed_dso, rel=0.15)
 
 
+@pytest.mark.slow
 def test_same_seed_same_fit(company_ledger):
     first = fit_ledger(company_ledger, smm_iterations=1, smm_invoices=5_000)
     again = fit_ledger(company_ledger, smm_iterations=1, smm_invoices=5_000)
@@ -124,6 +126,7 @@ def test_same_seed_same_fit(company_ledger):
     assert fit_ledger(company_ledger, smm_iterations=1, smm_invoices=5_000, seed=99).scenario != first.scenario
 
 
+@pytest.mark.slow
 def test_segments_by_behaviour(company_ledger):
     fitted = arsim.calibrate(company_ledger, segments=2, smm_iterations=2)
     assert [s.name for s in fitted.portfolio.segments] == ["behaviour_1", "behaviour_2"]
@@ -131,6 +134,7 @@ def test_segments_by_behaviour(company_ledger):
     assert first.late_share_normal < second.late_share_normal or first.late_share_strained < second.late_share_strained
 
 
+@pytest.mark.slow
 def test_cli_calibrate_then_run(tmp_path, company_ledger, capsys):
     path = tmp_path / "export.csv"
     frame = company_ledger.head(1500).copy()

@@ -73,6 +73,7 @@ def test_offered_work_matches_the_arithmetic():
     assert working_days(deterministic_world(), start=60, end=300) == 240
 
 
+@pytest.mark.slow
 def test_saturation_point_is_where_offered_work_meets_capacity(tmp_path):
     capacity_minutes = 1 * HOURS * 60
     analytic = capacity_minutes / analytic_minutes_per_day(1.0)  # 2.43: contacts x reply rate x minutes = capacity
@@ -106,6 +107,7 @@ def test_smallest_team_for_a_plan():
                                       "backlog_end", "query_wait_days", "query_sla_attainment", "dso", "past_due_amount", "net_cost"}
 
 
+@pytest.mark.slow
 def test_shipped_baseline_shows_the_trap_only_when_replies_wait_behind_calls(tmp_path):
     """The shipped worklist serves queries before calls, so overload backs up outbound calls, not the replies.
 

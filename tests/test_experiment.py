@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import small_world
 from scipy import stats
 
 from arsim.errors import InputError
@@ -19,6 +18,7 @@ from arsim.experiment.replications import (
 )
 from arsim.experiment.statistics import mser, precise_enough, replications_needed
 from arsim.sim.model import simulate
+from conftest import small_world
 
 
 def _half_width_ratio(values: list[float]) -> float:
@@ -48,6 +48,7 @@ def test_precision_is_relative_to_the_mean():
     assert not precise_enough([5.0], precision=0.5)  # one value has no interval
 
 
+@pytest.mark.slow
 def test_auto_replications_equal_a_fixed_run_of_that_size():
     scenario = small_world(run={"horizon_days": 150, "warmup_days": 30, "seed": 11, "replications": 2})
     loose = run_experiment_auto(scenario, precision=0.05, kpis=["dso"], min_replications=3, max_replications=12, warmup_check=False)

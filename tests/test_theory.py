@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import QUIET_CHANNEL, small_world
 
 from arsim.experiment.statistics import erlang_c_mean_wait
 from arsim.measure.simulated import movements_from_frames, paid_days
 from arsim.scenario.schema import validate_scenario
 from arsim.sim.model import simulate
+from conftest import QUIET_CHANNEL, small_world
 
 
 def littles_law_sides() -> tuple[float, float, float]:
@@ -97,6 +97,7 @@ def erlang_c_sides(*, collectors: int, load: float, mean_minutes: float = 60.0) 
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("collectors, load", [(1, 0.6), (3, 0.8)])
 def test_query_wait_matches_erlang_c(collectors, load):
     sides = erlang_c_sides(collectors=collectors, load=load)
