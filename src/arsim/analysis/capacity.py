@@ -5,9 +5,7 @@ answers holds its payment. This module scales the planned contact volume and the
 follow-up work offered against the collector minutes available, and names the saturation point, the best
 scales for DSO and net cost, and the smallest team that carries a plan.
 
-Queueing theory for the collectors' follow-up work lives here, so simulated waits can be checked against
-it: Erlang C gives the mean wait of queries arriving as a Poisson stream, answered first come first served
-by c collectors with exponential handling times, around the clock.
+The queueing theory that simulated waits are checked against (Erlang C) is in `arsim.experiment.statistics`.
 """
 
 from __future__ import annotations
