@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The field reference: every scenario field with its default and description, the source of docs/scenario.md
+and of `arsim fields`."""
 
 from __future__ import annotations
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -39,12 +41,42 @@ WorklistRule = Literal["task_type", "fifo", "amount_at_risk", "days_past_due"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: YAML reads `.nan` and `.inf`, and pydantic turns the text "nan" into a float; a
+    # NaN anywhere would flow silently into every KPI, so no number field accepts one (nor an infinity).
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+class _FieldProblem(ValueError):
+    """A validator's problem with a field below the one it validates: the error names ``path`` after the
+    validator's own location (a cross-field check on Scenario can then name ``team.collectors``)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(problem)
+        self.path = path
+
+
+def _refuse_booleans_and_text(value: Any) -> Any:
+    """Refuse what pydantic's lax mode would quietly turn into a number.
+
+    YAML reads `yes`, `on` and `true` as booleans, and pydantic would take them as 1 (`collectors: yes` would
+    mean one collector); and text such as "12" or "nan" where a number belongs is a quoting mistake. No
+    shipped scenario quotes a number, --set values are read as YAML, and code builds scenarios from numbers.
+    """
+    # ValueError, not TypeError: pydantic reports only a ValueError as a problem of the field.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the yes/no value {str(value).lower()}")
+    if isinstance(value, str):
+        raise ValueError(f"expected a number, got the text {value!r}")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_refuse_booleans_and_text)]
+"""A whole number that is not a boolean nor text."""
+Float = Annotated[float, BeforeValidator(_refuse_booleans_and_text)]
+"""A finite number that is not a boolean nor text."""
+Probability = Annotated[Float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[Float, Field(ge=0.0)]
+Positive = Annotated[Float, Field(gt=0.0)]
 
 
 # ---------------------------------------------------------------------------------------------- distributions
@@ -88,7 +120,7 @@ class Uniform(_Frozen):
     high: NonNegative = Field(description="Upper bound (>= low).")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> Uniform:
         if self.high < self.low:
             raise ValueError("high must be >= low")
         return self
@@ -106,7 +138,7 @@ class Gamma(_Frozen):
     cv: Positive = Field(description="Coefficient of variation (standard deviation / mean).")
 
 
-Distribution = Annotated[Union[Fixed, Exponential, LogNormal, Uniform, Gamma], Field(discriminator="dist")]
+Distribution = Annotated[Fixed | Exponential | LogNormal | Uniform | Gamma, Field(discriminator="dist")]
 
 
 def _known_channels(names) -> None:
@@ -123,7 +155,7 @@ class Calendar(_Frozen):
     """Dates and business days of the simulated company."""
 
     start_date: dt.date = Field(dt.date(2025, 1, 6), description="Calendar date of simulation day 0 (warm-up starts here).")
-    business_weekdays: tuple[int, ...] = Field(
+    business_weekdays: tuple[Int, ...] = Field(
         (0, 1, 2, 3, 4),
         description="Weekdays (0 = Monday) on which invoices are issued and customers pay; all 7 for a 24/7 world.",
     )
@@ -146,7 +178,7 @@ class ChannelResponse(_Frozen):
     dispute_probability: Probability = Field(0.01, description="Chance the contact provokes a dispute (assumption).")
 
     @model_validator(mode="after")
-    def _replies_sum(self) -> "ChannelResponse":
+    def _replies_sum(self) -> ChannelResponse:
         total = self.query_probability + self.promise_probability + self.dispute_probability
         if total > 1.0 + 1e-12:
             raise ValueError(f"query + promise + dispute probabilities sum to {total:.3f} > 1")
@@ -169,7 +201,10 @@ class ContactResponse(_Frozen):
     decay_days: Positive = Field(5.0, description="Time constant (days) of the decaying payment-hazard uplift after a contact (assumption).")
     fatigue: Probability = Field(0.7, description="Multiplier on the uplift for each further contact about the same invoice (contact fatigue; assumption).")
     reply_delay_days: Distribution = Field(Exponential(mean=1.0), description="Days from a contact to the customer's query or dispute.")
-    resume_days: Distribution = Field(Exponential(mean=3.0), description="Days from an answered query or resolved dispute until the customer pays (assumption).")
+    resume_days: Distribution = Field(
+        Exponential(mean=3.0),
+        description="Days from an answered query or resolved dispute until the customer pays (assumption).",
+    )
     promise_days: Distribution = Field(Uniform(low=2, high=10), description="Days from a promise to the promised payment date.")
     promise_keep_probability: Probability = Field(0.65, description="Chance a promise to pay is kept (assumption).")
 
@@ -207,15 +242,27 @@ class PaymentBehaviour(_Frozen):
     strained_spell_days: Positive = Field(60.0, description="Mean length (days) of a cash-strained spell.")
     weekly_run_share: Probability = Field(0.5, description="Share of customers who pay in weekly payment runs (on one weekday); the rest pay any business day.")
     discount_sensitive_share: Probability = Field(0.3, description="Share of customers who consider early-payment discounts (assumption).")
-    cost_of_capital: LogNormal = Field(LogNormal(median=0.10, sigma=0.5), description="Customers' annual cost of capital: a discount is taken if its implied rate is higher.")
-    penalty_sensitivity: NonNegative = Field(1.0, description="Late days shrink by exp(-this x annual penalty rate) for customers who respond to penalties (assumption).")
-    penalty_backfire_share: Probability = Field(0.1, description="Share of customers for whom a late fee is a price: they pay later (Gneezy & Rustichini 2000; assumption).")
+    cost_of_capital: LogNormal = Field(
+        LogNormal(median=0.10, sigma=0.5),
+        description="Customers' annual cost of capital: a discount is taken if its implied rate is higher.",
+    )
+    penalty_sensitivity: NonNegative = Field(
+        1.0,
+        description="Late days shrink by exp(-this x annual penalty rate) for customers who respond to penalties (assumption).",
+    )
+    penalty_backfire_share: Probability = Field(
+        0.1,
+        description="Share of customers for whom a late fee is a price: they pay later (Gneezy & Rustichini 2000; assumption).",
+    )
     penalty_backfire_sensitivity: NonNegative = Field(0.5, description="Late days grow by exp(this x annual penalty rate) for backfire customers (assumption).")
-    deduction_probability: Probability = Field(0.05, description="Chance a payment is short (a deduction), which opens a dispute on the rest (CRF: 5-15% of invoices).")
+    deduction_probability: Probability = Field(
+        0.05,
+        description="Chance a payment is short (a deduction), which opens a dispute on the rest (CRF: 5-15% of invoices).",
+    )
     deduction_share: Uniform = Field(Uniform(low=0.02, high=0.2), description="Share of the invoice deducted in a short payment (uniform).")
 
     @model_validator(mode="after")
-    def _bounds(self) -> "PaymentBehaviour":
+    def _bounds(self) -> PaymentBehaviour:
         if self.deduction_share.high > 1:
             raise ValueError("deduction_share must lie within 0..1")
         if self.strained_share >= 1:
@@ -227,21 +274,31 @@ class Segment(_Frozen):
     """A group of customers with the same ordering, risk and payment behaviour."""
 
     name: str = Field(description="Segment name (used in policies and reports).")
-    customers: int = Field(100, ge=0, description="Number of customers.")
+    customers: Int = Field(100, ge=0, description="Number of customers.")
     invoices_per_month: Positive = Field(1.0, description="Mean invoices per customer per month.")
-    order_pattern: Literal["poisson", "regular"] = Field("poisson", description="poisson: orders at random; regular: customer k of n orders every 1/rate days from day k/n of an interval (deterministic).")
+    order_pattern: Literal["poisson", "regular"] = Field(
+        "poisson",
+        description="poisson: orders at random; regular: customer k of n orders every 1/rate days from day k/n of an interval (deterministic).",
+    )
     order_rate_cv: NonNegative = Field(0.8, description="Spread (coefficient of variation, gamma) of order rates between customers.")
     amount: LogNormal = Field(LogNormal(median=1500, sigma=1.0), description="Invoice amount (currency units); lognormal.")
-    customer_amount_sigma: NonNegative = Field(0.5, description="Part of amount.sigma that is between customers (each customer's typical amount); at most amount.sigma.")
-    terms_days: int = Field(30, ge=0, description="Payment terms: net days from invoice date to due date.")
-    statement_terms_share: Probability = Field(0.0, description="Share of customers on statement terms: an invoice falls due at the end of the month of invoice date + terms_days, and invoices due together are paid as one.")
+    customer_amount_sigma: NonNegative = Field(
+        0.5,
+        description="Part of amount.sigma that is between customers (each customer's typical amount); at most amount.sigma.",
+    )
+    terms_days: Int = Field(30, ge=0, description="Payment terms: net days from invoice date to due date.")
+    statement_terms_share: Probability = Field(
+        0.0,
+        description="Share of customers on statement terms: an invoice falls due at the end of the month of invoice date + terms_days, and invoices due "
+        "together are paid as one.",
+    )
     default_probability_per_year: Probability = Field(0.005, description="Chance a customer defaults within a year (its open invoices are never paid).")
     e_invoice_share: Probability = Field(0.6, description="Share of customers who receive electronic invoices (the rest get paper).")
     behaviour: PaymentBehaviour = Field(default_factory=PaymentBehaviour, description="Payment behaviour.")
     contact_response: ContactResponse = Field(default_factory=ContactResponse, description="Response to dunning contacts.")
 
     @model_validator(mode="after")
-    def _amount_spread(self) -> "Segment":
+    def _amount_spread(self) -> Segment:
         if self.customer_amount_sigma > self.amount.sigma:
             raise ValueError(f"customer_amount_sigma ({self.customer_amount_sigma}) must not exceed amount.sigma ({self.amount.sigma})")
         return self
@@ -260,6 +317,8 @@ class Portfolio(_Frozen):
             raise ValueError("at least one segment is needed")
         if len(set(names)) != len(names):
             raise ValueError(f"segment names must be unique, got {names}")
+        if not any(s.customers for s in value):
+            raise ValueError("every segment has 0 customers; a run needs at least one customer")
         return value
 
 
@@ -282,7 +341,7 @@ class Disputes(_Frozen):
     deduction_valid_probability: Probability = Field(0.5, description="Chance a short payment's deduction is accepted and credited in full (assumption).")
 
     @model_validator(mode="after")
-    def _share(self) -> "Disputes":
+    def _share(self) -> Disputes:
         high = getattr(self.credit_note_share, "high", getattr(self.credit_note_share, "value", 0.0))
         if high > 1 or self.credit_note_share.dist not in {"fixed", "uniform"}:
             raise ValueError("credit_note_share must be a fixed or uniform share within 0..1")
@@ -301,13 +360,20 @@ class TaskMinutes(_Frozen):
 class Team(_Frozen):
     """The collections team and its calendar."""
 
-    collectors: int = Field(3, ge=0, description="Number of collectors (FTE).")
-    hours_per_day: float = Field(7.0, gt=0, le=24, description="Hours each collector works per working day.")
-    shift_start_hour: float = Field(9.0, ge=0, lt=24, description="Hour of day the shift starts.")
-    working_weekdays: tuple[int, ...] = Field((0, 1, 2, 3, 4), description="Weekdays (0 = Monday) the team works; all 7 with 24 hours for a 24/7 team.")
+    collectors: Int = Field(
+        3, ge=0,
+        description="Number of collectors (FTE). 0 is refused while the policy plans calls or broken promises need a follow-up; "
+        "with 0, queries and disputes are never answered and their invoices are written off (the capacity trap).",
+    )
+    hours_per_day: Float = Field(7.0, gt=0, le=24, description="Hours each collector works per working day.")
+    shift_start_hour: Float = Field(9.0, ge=0, lt=24, description="Hour of day the shift starts.")
+    working_weekdays: tuple[Int, ...] = Field((0, 1, 2, 3, 4), description="Weekdays (0 = Monday) the team works; all 7 with 24 hours for a 24/7 team.")
     minutes: TaskMinutes = Field(default_factory=TaskMinutes, description="Task times.")
     query_sla_days: Positive = Field(2.0, description="A query should be answered within this many days.")
-    dispute_external_days: Distribution = Field(Exponential(mean=7.0), description="Days other teams add to a dispute after the collector's work (APQC: 4-30 days total).")
+    dispute_external_days: Distribution = Field(
+        Exponential(mean=7.0),
+        description="Days other teams add to a dispute after the collector's work (APQC: 4-30 days total).",
+    )
     cost_per_collector_per_year: NonNegative = Field(65000.0, description="Fully loaded cost of one collector per year.")
 
     @field_validator("working_weekdays")
@@ -316,7 +382,7 @@ class Team(_Frozen):
         return Calendar._weekdays(value)
 
     @model_validator(mode="after")
-    def _fits_day(self) -> "Team":
+    def _fits_day(self) -> Team:
         if self.hours_per_day < 24 and self.shift_start_hour + self.hours_per_day > 24:
             raise ValueError("shift_start_hour + hours_per_day must not pass midnight (use 24 hours for round-the-clock)")
         return self
@@ -345,8 +411,23 @@ class Money(_Frozen):
 class DunningStep(_Frozen):
     """One contact of a cadence: a channel on a day relative to the due date."""
 
-    day: int = Field(description="Days relative to the due date (negative: before it).")
+    day: Int = Field(description="Days relative to the due date (negative: before it).")
     channel: Literal["email", "call", "letter", "agency"] = Field(description="Channel.")
+
+
+def _distinct_days_in_order(steps: tuple[DunningStep, ...]) -> tuple[DunningStep, ...]:
+    """A cadence in the order of its days, each day once: two steps on one day would be one contact and a
+    contact-cap skip (or two contacts at once), which no one writes on purpose."""
+    channels: dict[int, str] = {}
+    for step in steps:
+        if step.day in channels:
+            raise ValueError(f"day {step.day} has two steps ({channels[step.day]} and {step.channel}); give each step its own day")
+        channels[step.day] = step.channel
+    return tuple(sorted(steps, key=lambda s: s.day))
+
+
+Cadence = Annotated[tuple[DunningStep, ...], AfterValidator(_distinct_days_in_order)]
+"""Dunning steps, sorted by day, no two on the same day."""
 
 
 def _default_cadence() -> tuple[DunningStep, ...]:
@@ -363,13 +444,17 @@ def _default_cadence() -> tuple[DunningStep, ...]:
 class Dunning(_Frozen):
     """The contact policy."""
 
-    steps: tuple[DunningStep, ...] = Field(default_factory=_default_cadence, description="Default cadence, relative to the due date.")
-    by_segment: dict[str, tuple[DunningStep, ...]] = Field(default_factory=dict, description="Cadence per segment name, replacing the default for that segment.")
+    steps: Cadence = Field(default_factory=_default_cadence, description="Default cadence, relative to the due date (one step per day).")
+    by_segment: dict[str, Cadence] = Field(
+        default_factory=dict,
+        description="Cadence per segment name, replacing the default for that segment (one step per day).",
+    )
     min_days_between_contacts: NonNegative = Field(3.0, description="A step is skipped if the customer was contacted fewer days ago (contact cap).")
     enabled: bool = Field(True, description="Switch all dunning off (for validation and baselines).")
-    volume: dict[str, Annotated[float, Field(ge=0.0, le=MAX_CONTACT_VOLUME)]] = Field(
+    volume: dict[str, Annotated[Float, Field(ge=0.0, le=MAX_CONTACT_VOLUME)]] = Field(
         default_factory=dict,
-        description="Planned contacts per step, by channel (default 1): 2 repeats each step of that channel after repeat_gap_days, 0.5 sends each with chance one half.",
+        description="Planned contacts per step, by channel (default 1): 2 repeats each step of that channel after repeat_gap_days, "
+        "0.5 sends each with chance one half.",
     )
     repeat_gap_days: Positive = Field(3.0, description="Days between a step and its repeats when volume is above 1.")
 
@@ -379,32 +464,32 @@ class Dunning(_Frozen):
         _known_channels(value)
         return value
 
-    @field_validator("steps")
-    @classmethod
-    def _sorted(cls, value: tuple[DunningStep, ...]) -> tuple[DunningStep, ...]:
-        return tuple(sorted(value, key=lambda s: s.day))
-
-    @field_validator("by_segment")
-    @classmethod
-    def _sorted_each(cls, value: dict[str, tuple[DunningStep, ...]]) -> dict[str, tuple[DunningStep, ...]]:
-        return {k: tuple(sorted(v, key=lambda s: s.day)) for k, v in value.items()}
 
 
 class Credit(_Frozen):
     """Credit policy: limits, holds and approval."""
 
-    limit_months_of_sales: float | None = Field(6.0, gt=0, description="Credit limit as months of the customer's expected sales; null for no limit.")
-    limit_by_segment: dict[str, float] = Field(default_factory=dict, description="Limit (months of sales) per segment name, overriding the default.")
+    limit_months_of_sales: Float | None = Field(6.0, gt=0, description="Credit limit as months of the customer's expected sales; null for no limit.")
+    limit_by_segment: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="Limit (months of sales, at least 0: 0 leaves only the floor) per segment name, overriding the default.",
+    )
     limit_floor_invoices: NonNegative = Field(5.0, description="A limit is never below this many of the customer's average invoices (small, irregular buyers).")
-    hold_days_past_due: float | None = Field(60.0, ge=0, description="New orders are refused while the customer has an invoice this many days past due; null for no hold.")
-    max_default_probability: float | None = Field(None, ge=0, le=1, description="Segments with a higher annual default probability are refused as customers; null accepts all.")
+    hold_days_past_due: Float | None = Field(
+        60.0, ge=0,
+        description="New orders are refused while the customer has an invoice this many days past due; null for no hold.",
+    )
+    max_default_probability: Float | None = Field(
+        None, ge=0, le=1,
+        description="Segments with a higher annual default probability are refused as customers; null accepts all.",
+    )
 
 
 class Discount(_Frozen):
     """Early-payment discount: percent off if paid within days of the invoice date."""
 
-    percent: float = Field(0.0, ge=0, lt=100, description="Discount percent (0 for none).")
-    days: int = Field(10, ge=0, description="Discount window in days from the invoice date.")
+    percent: Float = Field(0.0, ge=0, lt=100, description="Discount percent (0 for none).")
+    days: Int = Field(10, ge=0, description="Discount window in days from the invoice date.")
 
 
 class Penalty(_Frozen):
@@ -421,7 +506,7 @@ class PaymentPlan(_Frozen):
     enabled: bool = Field(False, description="Offer payment plans.")
     min_days_past_due: NonNegative = Field(45.0, description="Offered on a call that reaches a customer this many days past due or more.")
     acceptance_probability: Probability = Field(0.3, description="Chance the customer accepts (assumption).")
-    instalments: int = Field(3, ge=2, description="Number of equal instalments.")
+    instalments: Int = Field(3, ge=2, description="Number of equal instalments.")
     interval_days: Positive = Field(30.0, description="Days between instalments.")
 
 
@@ -444,16 +529,19 @@ class Policy(_Frozen):
 class Run(_Frozen):
     """How long and how often to simulate."""
 
-    horizon_days: int = Field(365, gt=0, description="Measured days after the warm-up.")
-    warmup_days: int = Field(180, ge=0, description="Days simulated before measuring, so the book starts in steady state.")
-    seed: int = Field(12345, ge=0, description="Seed of all random streams.")
-    replications: int = Field(10, ge=1, description="Independent replications (common random numbers across policies).")
+    horizon_days: Int = Field(365, gt=0, description="Measured days after the warm-up.")
+    warmup_days: Int = Field(180, ge=0, description="Days simulated before measuring, so the book starts in steady state.")
+    seed: Int = Field(12345, ge=0, description="Seed of all random streams.")
+    replications: Int = Field(10, ge=1, description="Independent replications (common random numbers across policies).")
 
 
 class Scenario(_Frozen):
     """A world, a policy and run settings: everything one experiment needs."""
 
-    name: str = Field("scenario", description="Scenario name (used for the results folder).")
+    name: str = Field(
+        "scenario",
+        description="Scenario name; it names the run's folder under results/, so no '/', '\\', '..', leading '.' or control characters.",
+    )
     description: str = Field("", description="Free text.")
     calendar: Calendar = Field(default_factory=Calendar, description="Calendar.")
     portfolio: Portfolio = Field(default_factory=Portfolio, description="Customers.")
@@ -464,8 +552,21 @@ class Scenario(_Frozen):
     policy: Policy = Field(default_factory=Policy, description="Collections policy.")
     run: Run = Field(default_factory=Run, description="Run settings.")
 
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        """The name becomes the folder results/<name>/, so it must stay one plain folder inside results/."""
+        advice = "use letters, digits, '-', '_' and '.'"
+        if not value.strip():
+            raise ValueError(f"{value!r} is empty, and the name is the results folder; {advice}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError(f"{value!r} has a control character, and the name is the results folder; {advice}")
+        if "/" in value or "\\" in value or ".." in value or value.startswith("."):
+            raise ValueError(f"{value!r} would leave the results folder; {advice}")
+        return value
+
     @model_validator(mode="after")
-    def _segment_names_known(self) -> "Scenario":
+    def _segment_names_known(self) -> Scenario:
         names = {s.name for s in self.portfolio.segments}
         for field, mapping in (
             ("policy.dunning.by_segment", self.policy.dunning.by_segment),
@@ -473,7 +574,34 @@ class Scenario(_Frozen):
         ):
             unknown = sorted(set(mapping) - names)
             if unknown:
-                raise ValueError(f"{field}: unknown segment(s) {unknown}; segments are {sorted(names)}")
+                raise _FieldProblem(field, f"unknown segment(s) {unknown}; segments are {sorted(names)}")
+        return self
+
+    @model_validator(mode="after")
+    def _planned_work_has_collectors(self) -> Scenario:
+        """With no collectors, a planned call or a broken promise's follow-up would wait in the worklist
+        forever: the run would look like a policy that never calls. Queries and disputes are allowed to go
+        unanswered (the capacity trap: their invoices are written off), as that is what a team of 0 means."""
+        if self.team.collectors > 0:
+            return self
+        dunning = self.policy.dunning
+        for segment in self.portfolio.segments:
+            if segment.customers == 0:
+                continue
+            where = f"policy.dunning.by_segment.{segment.name}" if segment.name in dunning.by_segment else "policy.dunning.steps"
+            for step in self.cadence_for(segment.name):
+                if dunning.volume.get(step.channel, 1.0) <= 0:
+                    continue  # a channel at volume 0 is never sent
+                if step.channel == "call":
+                    raise _FieldProblem("team.collectors", f"0 collectors, but {where} plans calls (day {step.day}); add collectors or drop the call steps")
+                response = segment.contact_response
+                if response.channels[step.channel].promise_probability > 0 and response.promise_keep_probability < 1:
+                    promise = f"portfolio.segments.{segment.name}.contact_response.channels.{step.channel}.promise_probability"
+                    raise _FieldProblem(
+                        "team.collectors",
+                        f"0 collectors, but broken promises after {step.channel} contacts need a collector's follow-up ({promise} > 0); "
+                        f"add collectors or set it to 0",
+                    )
         return self
 
     def cadence_for(self, segment: str) -> tuple[DunningStep, ...]:
@@ -483,14 +611,14 @@ class Scenario(_Frozen):
             return ()
         return dunning.by_segment.get(segment, dunning.steps)
 
-    def with_overrides(self, assignments: dict[str, Any], *, source: str = "--set") -> "Scenario":
+    def with_overrides(self, assignments: dict[str, Any], *, source: str = "--set") -> Scenario:
         """A copy with dotted-path fields replaced (``team.collectors=4``), validated again."""
         data = self.model_dump(mode="json")
         for path, value in assignments.items():
             _assign(data, path, value, source=source)
         return validate_scenario(data, source=source)
 
-    def with_policy(self, policy: Policy) -> "Scenario":
+    def with_policy(self, policy: Policy) -> Scenario:
         """A copy with another policy (validated against this world's segment names)."""
         data = self.model_dump(mode="json")
         data["policy"] = policy.model_dump(mode="json")
@@ -528,7 +656,7 @@ def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
 
 def _is_open_mapping(parent: list[str]) -> bool:
     """Fields whose keys are user-chosen names (segments, channels) may gain new keys."""
-    return bool(parent) and parent[-1] in {"by_segment", "limit_by_segment", "channels", "contact_cost"}
+    return bool(parent) and parent[-1] in {"by_segment", "limit_by_segment", "channels", "contact_cost", "volume"}
 
 
 def _list_index(items: list, key: str) -> int | None:
@@ -544,9 +672,14 @@ def _list_index(items: list, key: str) -> int | None:
 def _format_error(error: ValidationError, source: str) -> str:
     first = error.errors()[0]
     location = ".".join(str(p) for p in first["loc"] if not (isinstance(p, str) and p in {"fixed", "exponential", "lognormal", "uniform", "gamma"}))
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldProblem):
+        location = f"{location}.{cause.path}" if location else cause.path
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field"
+    elif first["type"] == "finite_number":
+        message = f"must be a finite number, got {first['input']!r}"
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{source}: {location or '<top>'}: {message}{suffix}"
