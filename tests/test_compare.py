@@ -10,7 +10,7 @@ import pytest
 from conftest import small_world
 
 from arsim.analysis.compare import compare
-from arsim.analysis.sweep import parse_values, sweep
+from arsim.analysis.sweep import sweep
 from arsim.cli.main import main
 from arsim.errors import InputError
 from arsim.experiment.replications import run_replications
@@ -110,37 +110,6 @@ def test_sweep_cells_share_common_random_numbers():
     assert table["sales"].nunique() == 1
 
 
-def test_parse_values():
-    assert parse_values("2,3,4", option="x") == [2, 3, 4]
-    assert parse_values("0.5:1.5:0.25", option="x") == [0.5, 0.75, 1.0, 1.25, 1.5]
-    assert parse_values("2:5", option="x") == [2, 3, 4, 5]
-    assert parse_values("fifo,task_type", option="x") == ["fifo", "task_type"]
-    for bad in ("", "3:1", "1:2:0", "1::2", "a:b", "1,,2"):
-        with pytest.raises(InputError):
-            parse_values(bad, option="x")
-
-
-@pytest.mark.parametrize("command, extra, expected", [
-    ("sweep", ["--param", "team.colectors=1,2"], "team.colectors: unknown field"),
-    ("sweep", ["--param", "team.collectors=5:2"], "empty range"),
-    ("sweep", ["--param", "team.collectors="], "empty list"),
-    ("sweep", ["--param", "team.collectors=1:x"], "'x' is not a number"),
-    ("sweep", ["--param", "team.collectors=two,three"], "team.collectors"),
-    ("sweep", ["--param", "team.collectors"], "expected path.to.field="),
-    ("sweep", [], "--param"),
-    ("compare", [], "at least one alternative"),
-    ("compare", ["--policy", "nowhere.yaml"], "nowhere.yaml: file not found"),
-    ("compare", ["--policy", "POLICY", "--kpis", "dso,nope"], "unknown KPI"),
-])
-def test_bad_input_is_one_line_exit_2(tmp_path, capsys, command, extra, expected):
-    policy = tmp_path / "p.yaml"
-    policy.write_text("name: p\n")
-    extra = [str(policy) if item == "POLICY" else item for item in extra]
-    code, out, err = _run([command, str(ROOT / "scenarios/smb.yaml"), "--out", str(tmp_path / "x"), *extra], capsys)
-    assert code == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("arsim: error: ") and expected in lines[0]
-    assert not (tmp_path / "x").exists()
 
 
 def test_run_auto_replications_cli(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Full factorial sweeps of scenario fields, and the parsing of value lists and ranges they are given.
+"""Full factorial sweeps of scenario fields.
 
 Every cell runs replications 0..R-1 of the same seed (common random numbers across cells), so cells
 differ only by the fields that vary.
