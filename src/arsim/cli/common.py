@@ -259,11 +259,12 @@ def check_executor(args: argparse.Namespace) -> None:
     if args.cluster is not None and args.jobs > 1:
         raise InputError(f"--cluster and --jobs {args.jobs}: choose one (--jobs sets local worker processes; "
                          "a cluster's workers are its own)")
-    if args.cluster is not None and not _SCHEDULER_ADDRESS.match(args.cluster):
-        raise InputError(f"--cluster: {args.cluster!r} is not a scheduler address; expected tcp://HOST:PORT")
+    if args.cluster is not None:
+        from arsim.experiment.executors import check_scheduler_address  # light: no dask until a cluster runs
+
+        check_scheduler_address(args.cluster)
 
 
-_SCHEDULER_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+)(:\d+)?/?$")
 """A Dask scheduler address: tcp://HOST:PORT (or another of Dask's schemes, or HOST:PORT). Checked here because
 a malformed one otherwise fails inside Dask, which then also prints a traceback at exit."""
 

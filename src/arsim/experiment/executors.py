@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import platform
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import metadata
@@ -29,6 +30,16 @@ RESULT_PACKAGES = ("numpy", "scipy", "pandas", "simpy")
 """The libraries whose versions can change a replication's numbers; every Dask worker must match them."""
 
 OnDone = Callable[[], None]
+
+SCHEDULER_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+)(:\d+)?/?$")
+"""What a scheduler address looks like: [PROTOCOL://]HOST[:PORT], such as tcp://10.0.0.5:8786 or tcp://[::1]:8786."""
+
+
+def check_scheduler_address(address: str) -> str:
+    """Refuse a malformed scheduler address at once (Dask itself fails late and noisily on one)."""
+    if not SCHEDULER_ADDRESS.match(address):
+        raise InputError(f"{address!r} is not a scheduler address; expected tcp://HOST:PORT", argument="cluster")
+    return address
 
 
 class Executor(Protocol):
@@ -86,7 +97,7 @@ class DaskCluster:
     """
 
     def __init__(self, address: str, *, connect_seconds: float = CONNECT_SECONDS) -> None:
-        self.address = address
+        self.address = check_scheduler_address(address)
         self.connect_seconds = connect_seconds
 
     def map(self, function: Callable[[Any], Any], items: Sequence[Any], *, on_done: OnDone | None = None) -> Iterator[Any]:
