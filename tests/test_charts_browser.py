@@ -10,6 +10,8 @@ import subprocess
 import pandas as pd
 import pytest
 
+from arsim.analysis.capacity import CapacityStudy
+from arsim.analysis.sweep import Sweep
 from arsim.present.charts import capacity_chart, save_chart, sweep_chart
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,6 +32,10 @@ def _rendered_dom(path, tmp_path) -> str:
     return re.sub(r"<script.*?</script>", "", done.stdout, flags=re.S)  # the page as drawn, without its code
 
 
+def _sweep() -> Sweep:
+    return Sweep(parameters=("team.collectors", "policy.discount.percent"), replications=3, seed=1, summary=_summary(), per_replication=pd.DataFrame())
+
+
 def _summary() -> pd.DataFrame:
     rows = []
     for collectors in (2, 3, 4):
@@ -41,7 +47,7 @@ def _summary() -> pd.DataFrame:
 
 
 def test_a_sweep_chart_renders_offline(tmp_path):
-    path = save_chart(sweep_chart(_summary(), parameters=["team.collectors", "policy.discount.percent"], kpis=["dso", "net_cost"]), tmp_path / "sweep.html")
+    path = save_chart(sweep_chart(_sweep(), kpis=["dso", "net_cost"]), tmp_path / "sweep.html")
     assert "cdn.jsdelivr" not in path.read_text()
     dom = _rendered_dom(path, tmp_path)
     svg = re.search(r'<svg[^>]*class="marks".*?</svg>', dom, re.S)
@@ -64,7 +70,10 @@ def test_a_capacity_chart_renders_offline(tmp_path):
         "query_sla_attainment": [0.9, 0.5, 0.1, 0.9, 0.88, 0.6], "dso": [40, 41, 43, 40, 39.5, 39.8],
         "dso_ci_low": [39, 40, 42, 39, 38.5, 38.8], "dso_ci_high": [41, 42, 44, 41, 40.5, 40.8],
     })
-    path = save_chart(capacity_chart(levels), tmp_path / "capacity.html")
+    study = CapacityStudy(axis="contact", pins={}, sla_target=0.8, replications=3, seed=1, levels=levels, per_replication=pd.DataFrame(),
+                          reference_collectors=2, saturation_scale=1.0, saturation_by_collectors={2: 1.0, 3: 2.0}, best_dso={}, best_net_cost={},
+                          smallest_team={})
+    path = save_chart(capacity_chart(study), tmp_path / "capacity.html")
     dom = _rendered_dom(path, tmp_path)
     assert re.search(r'<svg[^>]*class="marks"', dom)
     assert "queries answered within the SLA" in dom

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -165,6 +165,11 @@ class CapacityStudy:
     best_net_cost: dict[str, Any]
     smallest_team: dict[str, Any]
     folder: Path | None = None
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
+        """Write this result's folder as a whole: its tables, then manifest.json; ``extra(staging)`` may add files."""
+        return write_folder(folder, {"levels.csv": self.levels, "replications.csv": self.per_replication}, self.manifest, extra=extra)
 
     def answers(self) -> dict[str, Any]:
         """The study's answers as plain data (what the manifest and the JSON carry)."""
@@ -269,11 +274,13 @@ def capacity(
     answers = _answers(table, tidy, reference=reference, plan_scale=plan_scale)
     study = CapacityStudy(axis=axis, pins=pins, sla_target=sla_target, replications=count, seed=scenario.run.seed, levels=table,
                           per_replication=tidy, **answers)
+    extra = {"capacity": {"axis": axis, "scales": scales, "pins": pins, "collectors": teams, "sla_target": sla_target, **study.answers()}}
+    target = None
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-capacity")
-        extra = {"capacity": {"axis": axis, "scales": scales, "pins": pins, "collectors": teams, "sla_target": sla_target, **study.answers()}}
-        write_folder(target, {"levels.csv": table, "replications.csv": tidy}, build_manifest(scenario, command=command, extra=extra))
-        study = dataclasses.replace(study, folder=target)
+    study = dataclasses.replace(study, folder=target, manifest=build_manifest(scenario, command=command, extra=extra))
+    if target is not None:
+        study.write(target)
     return study
 
 

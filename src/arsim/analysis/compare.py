@@ -9,9 +9,9 @@ from independent runs of the same size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -52,6 +52,11 @@ class Comparison:
     table: pd.DataFrame
     per_replication: pd.DataFrame
     folder: Path | None = None
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
+        """Write this result's folder as a whole: its tables, then manifest.json; ``extra(staging)`` may add files."""
+        return write_folder(folder, {"comparison.csv": self.table, "replications.csv": self.per_replication}, self.manifest, extra=extra)
 
     def of(self, alternative: str) -> pd.DataFrame:
         """The rows of one alternative, indexed by KPI."""
@@ -125,10 +130,13 @@ def compare(
     replication_rows = pd.concat(
         [frame.assign(scenario=label, replication=range(count)) for label, frame in zip(labels, per_scenario)], ignore_index=True,
     )[["scenario", "replication", *KPI_KEYS]]
+    extra = {"baseline": baseline.name, "alternatives": [{"name": n, "scenario": s.model_dump(mode="json")} for n, s in named]}
     target = None
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{baseline.name}-compare")
-        extra = {"baseline": baseline.name, "alternatives": [{"name": n, "scenario": s.model_dump(mode="json")} for n, s in named]}
-        write_folder(target, {"comparison.csv": table, "replications.csv": replication_rows}, build_manifest(baseline, command=command, extra=extra))
-    return Comparison(baseline=baseline.name, alternatives=tuple(n for n, _ in named), replications=count, seed=baseline.run.seed,
-                      table=table, per_replication=replication_rows, folder=target)
+    result = Comparison(baseline=baseline.name, alternatives=tuple(n for n, _ in named), replications=count, seed=baseline.run.seed,
+                      table=table, per_replication=replication_rows, folder=target,
+                      manifest=build_manifest(baseline, command=command, extra=extra))
+    if target is not None:
+        result.write(target)
+    return result

@@ -7,9 +7,9 @@ differ only by the fields that vary.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -55,6 +55,11 @@ class Sweep:
     summary: pd.DataFrame
     per_replication: pd.DataFrame
     folder: Path | None = None
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
+        """Write this result's folder as a whole: its tables, then manifest.json; ``extra(staging)`` may add files."""
+        return write_folder(folder, {"summary.csv": self.summary, "replications.csv": self.per_replication}, self.manifest, extra=extra)
 
     def to_json(self, *, kpis: Sequence[str] = KPI_KEYS) -> dict[str, Any]:
         """The ``--json`` object of `arsim sweep`: every cell with its parameter values and KPI means and CIs."""
@@ -98,9 +103,12 @@ def sweep(
             row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high})
         summary_rows.append(row)
     summary = pd.DataFrame(summary_rows)
+    extra = {"parameters": {p: list(parameters[p]) for p in paths}, "cells": len(cells)}
     target = None
     if save:
         target = Path(folder) if folder is not None else Path("results") / (name or f"{scenario.name}-sweep")
-        extra = {"parameters": {p: list(parameters[p]) for p in paths}, "cells": len(cells)}
-        write_folder(target, {"summary.csv": summary, "replications.csv": tidy}, build_manifest(scenario, command=command, extra=extra))
-    return Sweep(parameters=tuple(paths), replications=count, seed=scenario.run.seed, summary=summary, per_replication=tidy, folder=target)
+    result = Sweep(parameters=tuple(paths), replications=count, seed=scenario.run.seed, summary=summary, per_replication=tidy, folder=target,
+                   manifest=build_manifest(scenario, command=command, extra=extra))
+    if target is not None:
+        result.write(target)
+    return result

@@ -176,12 +176,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     count = scenario.run.replications if args.replications is None else args.replications
     check_memory([cell for _, cell in cells], args=args, items=count * len(cells))
     result = sweep(scenario, parameters, replications=args.replications, seed=args.seed, jobs=args.jobs, cluster=args.cluster,
-                   progress=True, folder=folder, command=command_line(args.argv))
+                   progress=True, save=False, command=command_line(args.argv))
 
     from arsim.present.charts import save_chart, sweep_chart
 
+    result.write(folder, extra=lambda staging: save_chart(sweep_chart(result, kpis=kpis), staging / "sweep.html"))
     table = result.summary
-    save_chart(sweep_chart(table, parameters=list(parameters), kpis=kpis), folder / "sweep.html")
     if args.json:
         print(json.dumps(result.to_json(kpis=kpis), allow_nan=False))
         return 0
@@ -220,12 +220,12 @@ def cmd_capacity(args: argparse.Namespace) -> int:
 
     study = capacity(scenario, contact_scales=contact, email_scales=email, call_scales=call, collectors=teams, sla_target=args.sla_target,
                      plan_scale=args.plan_scale, replications=args.replications, seed=args.seed, jobs=args.jobs, cluster=args.cluster,
-                     progress=True, folder=folder, command=command_line(args.argv))
+                     progress=True, save=False, command=command_line(args.argv))
 
     from arsim.present.charts import capacity_chart, save_chart
 
+    study.write(folder, extra=lambda staging: save_chart(capacity_chart(study), staging / "capacity.html"))
     table = study.levels
-    save_chart(capacity_chart(table), folder / "capacity.html")
     answer = study.to_json()
     if args.json:
         print(json.dumps(answer, allow_nan=False))

@@ -44,9 +44,9 @@ class ExperimentResult:
             },
         }
 
-    def write(self, folder: str | Path) -> Path:
-        """Write the run's folder as a whole (see `write_results`)."""
-        return write_results(self, folder)
+    def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
+        """Write the run's folder as a whole (see `write_results`); ``extra(staging)`` may add files (charts)."""
+        return write_results(self, folder, extra=extra)
 
 
 def build_manifest(scenario: Scenario, *, command: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -89,11 +89,18 @@ def write_folder(folder: str | Path, tables: Mapping[str, pd.DataFrame], manifes
     return folder
 
 
-def write_results(result: ExperimentResult, folder: str | Path) -> Path:
+def write_results(result: ExperimentResult, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
     """Write a run's folder as a whole: kpis.csv, replications.csv, monthly.csv, the ledger, manifest.json.
 
     The folder is replaced only once every file is complete (see `arsim.files`).
     """
     ledger = result.ledger
+
+    def more(staging: Path) -> None:
+        if ledger is not None:
+            write_ledger(ledger, staging)
+        if extra is not None:
+            extra(staging)
+
     tables = {"kpis.csv": result.summary.reset_index(), "replications.csv": result.replications, "monthly.csv": result.monthly}
-    return write_folder(folder, tables, result.manifest, extra=None if ledger is None else lambda staging: write_ledger(ledger, staging))
+    return write_folder(folder, tables, result.manifest, extra=more)

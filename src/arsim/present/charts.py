@@ -1,6 +1,6 @@
 """Altair charts of what-if results: sweeps and contact-capacity studies.
 
-The only module (with report.py) that imports altair. Charts are built from the DataFrames the analysis
+The only module (with report.py) that imports altair. Charts are built from the typed results the analysis
 functions return, so a notebook can draw the same chart as the command line. HTML files carry the Vega
 JavaScript inline (through vl-convert), so they open on a machine without internet access; a .png or .svg
 suffix exports an image instead.
@@ -14,6 +14,8 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
+from arsim.analysis.capacity import CapacityStudy
+from arsim.analysis.sweep import Sweep
 from arsim.files import atomic_write
 
 
@@ -30,8 +32,9 @@ def _long(table: pd.DataFrame, *, keys: Sequence[str], by: Sequence[str]) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
-def sweep_chart(summary: pd.DataFrame, *, parameters: Sequence[str], kpis: Sequence[str]) -> alt.TopLevelMixin:
+def sweep_chart(sweep: Sweep, *, kpis: Sequence[str]) -> alt.TopLevelMixin:
     """Mean and 95% CI of each KPI against the first parameter, one line per value of the second, one panel per KPI."""
+    summary, parameters = sweep.summary, list(sweep.parameters)
     # Vega-Lite reads a dot in a field name as a nested field, so parameter paths get plain column names.
     safe = {name: f"p{index}" for index, name in enumerate(parameters)}
     data = _long(summary, keys=kpis, by=list(parameters)).rename(columns=safe)
@@ -51,9 +54,9 @@ def sweep_chart(summary: pd.DataFrame, *, parameters: Sequence[str], kpis: Seque
     return layered.facet(facet=alt.Facet("kpi:N", title=None, sort=list(kpis)), columns=3).resolve_scale(y="independent")
 
 
-def capacity_chart(levels: pd.DataFrame) -> alt.TopLevelMixin:
+def capacity_chart(study: CapacityStudy) -> alt.TopLevelMixin:
     """Offered follow-up minutes against capacity, SLA attainment and DSO (with CI) by contact scale, per team size."""
-    data = levels.copy()
+    data = study.levels.copy()
     data["team"] = data["collectors"].astype(str) + " collectors"
     colour = alt.Color("team:N", title=None)
     x = alt.X("contact_scale:Q", title="contact volume scale", scale=alt.Scale(zero=False))
