@@ -19,11 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from arsim.analysis.capacity import capacity
 from test_capacity import HOURS, analytic_minutes_per_day, deterministic_world  # noqa: E402
 from test_compare import paired_and_independent_widths  # noqa: E402
 from test_theory import erlang_c_sides, littles_law_sides  # noqa: E402
-
-from arsim.analysis.capacity import capacity
 
 
 def littles_law() -> None:

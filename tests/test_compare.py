@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import small_world
 
 from arsim.analysis.compare import compare
 from arsim.analysis.sweep import sweep
 from arsim.cli.main import main
-from arsim.errors import InputError
 from arsim.experiment.replications import run_replications
 from arsim.experiment.statistics import independent_difference
+from conftest import small_world
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--set", "portfolio.segments.prompt.customers=40", "--set", "portfolio.segments.slow.customers=30",

@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from arsim.measure import formulas as kpis
-from arsim.measure.balances import portfolio_kpis
-from arsim.measure.balances import Movements
+from arsim.measure.balances import Movements, portfolio_kpis
 from arsim.sim.rules import discount_annual_rate
 
 
@@ -46,7 +45,8 @@ def test_countback_when_ar_exceeds_all_months_counts_them_all():
 def _book() -> Movements:
     # Three invoices; day numbers. A: 100 on day 0 due 30, paid day 20. B: 200 on day 10 due 40, open.
     # C: 50 on day 5 due 15, 20 paid on day 25 (rest open, past due).
-    invoices = pd.DataFrame({"invoice_id": [1, 2, 3], "customer_id": [1, 1, 2], "invoice_day": [0, 10, 5], "due_day": [30, 40, 15], "amount": [100.0, 200.0, 50.0]})
+    invoices = pd.DataFrame({"invoice_id": [1, 2, 3], "customer_id": [1, 1, 2], "invoice_day": [0, 10, 5], "due_day": [30, 40, 15],
+                             "amount": [100.0, 200.0, 50.0]})
     settlements = pd.DataFrame({"invoice_id": [1, 3], "day": [20, 25], "amount": [100.0, 20.0]})
     return Movements(invoices=invoices, settlements=settlements)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import deep_update, one_invoice_world, small_world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arsim.scenario.schema import Team, validate_scenario
 from arsim.sim.calendar import ShiftCalendar
 from arsim.sim.model import simulate
+from conftest import deep_update, one_invoice_world, small_world
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
@@ -270,7 +270,8 @@ def test_more_email_volume_sends_more_emails_and_keeps_shared_draws():
     emails_b = (b["contact"]["channel"] == "email").sum()
     assert 1.5 * emails_a < emails_b <= 2 * emails_a
     # The first pre-due reminder of every invoice is the same contact under both plans (same draws).
-    first = lambda f: f["contact"][(f["contact"]["step"] == 0)].drop_duplicates("invoice_id").set_index("invoice_id")
+    def first(f):
+        return f["contact"][(f["contact"]["step"] == 0)].drop_duplicates("invoice_id").set_index("invoice_id")
     common = first(a).index.intersection(first(b).index)
     assert len(common) > 100
     assert first(a).loc[common, "reached"].equals(first(b).loc[common, "reached"])

@@ -105,7 +105,7 @@ def test_query_wait_matches_erlang_c(collectors, load):
     assert sides["simulated"] == pytest.approx(sides["theory"], rel=0.05)
 
 
-def _query_waits(frames) -> "pd.Series":
+def _query_waits(frames) -> pd.Series:
     """Wait (raised -> answered) of each query, keyed by the invoice and the moment it was raised."""
     answered = frames["query_answered"].merge(frames["query_raised"], on="query_id", suffixes=("", "_raised"))
     return (answered["time"] - answered["time_raised"]).set_axis(pd.MultiIndex.from_arrays([answered["invoice_id"], answered["time_raised"].round(9)]))

@@ -1,0 +1,1 @@
+"""What-if questions answered with paired statistics: compare, sweep, capacity."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,7 +106,8 @@ def _volumes(scenario: Scenario, scales: dict[str, float]) -> dict[str, float]:
             for channel in SCALED_CHANNELS[option]:
                 volume = base.get(channel, 1.0) * scales[option]
                 if volume > MAX_CONTACT_VOLUME + 1e-9:
-                    raise InputError(f"{scales[option]:g} gives {channel} volume {volume:g}, above the maximum {MAX_CONTACT_VOLUME:g} contacts per step", argument=f"{option}_scales")
+                    raise InputError(f"{scales[option]:g} gives {channel} volume {volume:g}, above the maximum {MAX_CONTACT_VOLUME:g} contacts per step",
+                                     argument=f"{option}_scales")
                 if scales[option] < 0:
                     raise InputError(f"must be 0 or more, got {scales[option]:g}", argument=f"{option}_scales")
                 volumes[channel] = round(volume, 10)

@@ -1,0 +1,1 @@
+"""Replications, their executors and statistics, and typed results written whole."""

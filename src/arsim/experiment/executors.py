@@ -159,7 +159,9 @@ def executor_for(*, jobs: int = 1, cluster: str | None = None, items: int | None
     return LocalPool(jobs)
 
 
-def run_parallel(function: Callable[[Any], Any], items: Sequence[Any], *, jobs: int = 1, cluster: str | None = None, progress: bool = False, desc: str = "arsim") -> list[Any]:
+def run_parallel(
+    function: Callable[[Any], Any], items: Sequence[Any], *, jobs: int = 1, cluster: str | None = None, progress: bool = False, desc: str = "arsim",
+) -> list[Any]:
     """``[function(item) for item in items]`` in this process, a pool of ``jobs`` processes or a Dask cluster.
 
     Results come back in item order. ``cluster`` (a scheduler address such as ``tcp://host:8786``) wins over

@@ -9,8 +9,9 @@ The model never knows which experiment it is in; this layer adds the replication
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,8 @@ def summarise(rows: pd.DataFrame, keys: Iterable[str] = KPI_KEYS) -> pd.DataFram
     for key in keys:
         mean, low, high = confidence_interval(rows[key].tolist())
         values = rows[key].dropna()
-        records.append({"kpi": key, "mean": mean, "ci_low": low, "ci_high": high, "std": float(values.std(ddof=1)) if len(values) > 1 else math.nan, "n": int(len(values))})
+        std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+        records.append({"kpi": key, "mean": mean, "ci_low": low, "ci_high": high, "std": std, "n": int(len(values))})
     return pd.DataFrame(records).set_index("kpi")
 
 

@@ -7,7 +7,7 @@ compare, sweep and capacity, and can be checked against textbook cases.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,7 @@ def replications_needed(rows: pd.DataFrame, *, kpis: Sequence[str], precision: f
 
 
 def relative_half_width(values: list[float]) -> float | None:
+    """Half the 95% CI width as a share of |mean| (None where the mean is zero or the interval undefined)."""
     mean, low, high = confidence_interval(values)
     return clean_number((high - low) / 2 / abs(mean)) if mean else None
 

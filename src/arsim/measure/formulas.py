@@ -23,6 +23,7 @@ AGING_BUCKETS: tuple[str, ...] = ("current", "1-30", "31-60", "61-90", "91+")
 
 
 def safe_ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, NaN for a zero denominator (a KPI of an empty period is undefined, not zero)."""
     return numerator / denominator if denominator else math.nan
 
 

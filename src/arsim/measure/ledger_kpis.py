@@ -212,7 +212,8 @@ def _movements(invoices: pd.DataFrame, epoch: pd.Timestamp) -> tuple[Movements, 
     settle_day = (dated["paid_date"] - epoch).dt.days
     settlements = pd.DataFrame({"invoice_id": ids[settled], "day": settle_day[settled], "amount": frame["amount"][settled]})
     write_offs = pd.DataFrame({"day": settle_day[settled & written], "amount": frame["amount"][settled & written]})
-    undated = int((written & ~settled).sum()) + int((invoices["invoice_date"].isna() & invoices["written_off"].fillna(False).astype(bool) & invoices["paid_date"].isna()).sum())
+    undated_unbooked = invoices["invoice_date"].isna() & invoices["written_off"].fillna(False).astype(bool) & invoices["paid_date"].isna()
+    undated = int((written & ~settled).sum()) + int(undated_unbooked.sum())
     return Movements(invoices=frame, settlements=settlements.reset_index(drop=True)), write_offs, undated
 
 

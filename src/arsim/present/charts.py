@@ -8,8 +8,8 @@ suffix exports an image instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import altair as alt
 import pandas as pd
@@ -63,7 +63,8 @@ def capacity_chart(study: CapacityStudy) -> alt.TopLevelMixin:
     offered = alt.Chart(data).mark_line(point=True).encode(x=x, y=alt.Y("offered_minutes_per_day:Q", title="minutes per working day"), color=colour)
     capacity = alt.Chart(data).mark_line(strokeDash=[4, 4]).encode(x=x, y="capacity_minutes_per_day:Q", color=colour)
     work = alt.layer(offered, capacity).properties(title="offered follow-up work (solid) vs capacity (dashed)", width=300, height=200)
-    sla = alt.Chart(data).mark_line(point=True).encode(x=x, y=alt.Y("query_sla_attainment:Q", title="query SLA attainment", scale=alt.Scale(domain=[0, 1])), color=colour).properties(title="queries answered within the SLA", width=300, height=200)
+    sla_axis = alt.Y("query_sla_attainment:Q", title="query SLA attainment", scale=alt.Scale(domain=[0, 1]))
+    sla = alt.Chart(data).mark_line(point=True).encode(x=x, y=sla_axis, color=colour).properties(title="queries answered within the SLA", width=300, height=200)
     dso_line = alt.Chart(data).mark_line(point=True).encode(x=x, y=alt.Y("dso:Q", title="DSO (days)", scale=alt.Scale(zero=False)), color=colour)
     dso_bars = alt.Chart(data).mark_errorbar().encode(x=x, y=alt.Y("dso_ci_low:Q", title="DSO (days)"), y2="dso_ci_high:Q", color=colour)
     dso = alt.layer(dso_bars, dso_line).properties(title="DSO with 95% CI", width=300, height=200)

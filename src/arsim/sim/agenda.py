@@ -9,8 +9,9 @@ next wake-up moved is skipped (cancel by checking state, never by removing entri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
-from typing import Any, Callable
+from typing import Any
 
 import simpy
 from simpy.events import Timeout

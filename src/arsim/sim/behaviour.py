@@ -21,9 +21,9 @@ The payment model, per invoice of a customer in a segment:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Callable, Iterable
 
 import numpy as np
 from scipy import special
@@ -247,7 +247,8 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     terms = np.array([s.terms_days for s in segments])[segment]
     implied = np.array([discount_annual_rate(policy.discount.percent, discount_days=policy.discount.days, terms_days=t) for t in terms])
     discount_taker = sensitive & (implied > cost_of_capital)
-    refused = np.array([segment_refused(policy.credit, default_probability_per_year=s.default_probability_per_year) for s in segments], dtype=bool)[segment] if segments else np.zeros(0, bool)
+    refused_segment = np.array([segment_refused(policy.credit, default_probability_per_year=s.default_probability_per_year) for s in segments], dtype=bool)
+    refused = refused_segment[segment] if segments else np.zeros(0, bool)
 
     rng_default = stream(seed, replication, "defaults")
     pd_year = np.array([s.default_probability_per_year for s in segments])[segment]

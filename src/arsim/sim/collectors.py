@@ -7,20 +7,23 @@ collector works more minutes than the calendar gives, and unfinished work rolls 
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from arsim.sim import records as rec
 from arsim.sim.calendar import MINUTES_PER_DAY, TIME_EPS, ShiftCalendar
 
 
 class Task:
+    """A piece of collector work in the worklist: what, for which invoice, how many minutes are left, what to do when done."""
+
     __slots__ = ("task_id", "kind", "rank", "invoice", "created", "started", "remaining_minutes", "on_done", "payload")
 
 
 class CollectorTeam:
     """Collectors working a shared prioritised worklist within their shifts (preemptive-resume at shift end)."""
 
-    def __init__(self, model: "Any", *, collectors: int, calendar: ShiftCalendar, key: Callable) -> None:
+    def __init__(self, model: Any, *, collectors: int, calendar: ShiftCalendar, key: Callable) -> None:
         self.model = model
         self.calendar = calendar
         self.key = key

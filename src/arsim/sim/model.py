@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,8 @@ class _Model:
         self.offers_plans = policy.payment_plan.enabled
         self._plan_first_days(book, scenario)
 
-        self.team = CollectorTeam(self, collectors=self.collectors, calendar=ShiftCalendar(scenario.team, start_weekday=self.start_weekday), key=worklist_key(policy.worklist_rule))
+        calendar = ShiftCalendar(scenario.team, start_weekday=self.start_weekday)
+        self.team = CollectorTeam(self, collectors=self.collectors, calendar=calendar, key=worklist_key(policy.worklist_rule))
         self.task_ids = 0
         self.query_ids = 0
         self.dispute_ids = 0

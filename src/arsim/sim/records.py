@@ -14,6 +14,8 @@ import pandas as pd
 
 
 class InvoiceIssued(NamedTuple):
+    """An order that passed the credit check became an invoice (day = invoice date)."""
+
     day: int
     customer_id: int
     invoice_id: int
@@ -25,6 +27,8 @@ class InvoiceIssued(NamedTuple):
 
 
 class OrderRefused(NamedTuple):
+    """An order was refused by the credit policy; its margin is lost."""
+
     day: int
     customer_id: int
     order_id: int
@@ -33,6 +37,8 @@ class OrderRefused(NamedTuple):
 
 
 class Payment(NamedTuple):
+    """Money received against an invoice (cash, with any discount taken and penalty collected)."""
+
     day: int
     customer_id: int
     invoice_id: int
@@ -44,6 +50,8 @@ class Payment(NamedTuple):
 
 
 class WriteOff(NamedTuple):
+    """An open amount was written off: bad debt, or a credit note that ends a dispute."""
+
     day: int
     customer_id: int
     invoice_id: int
@@ -52,6 +60,8 @@ class WriteOff(NamedTuple):
 
 
 class Contact(NamedTuple):
+    """A dunning contact was made (for calls: an attempt; ``reached`` says whether the right party answered)."""
+
     time: float
     customer_id: int
     invoice_id: int
@@ -61,6 +71,8 @@ class Contact(NamedTuple):
 
 
 class ContactSkipped(NamedTuple):
+    """A planned dunning contact was not made, and why."""
+
     time: float
     customer_id: int
     invoice_id: int
@@ -69,6 +81,8 @@ class ContactSkipped(NamedTuple):
 
 
 class QueryRaised(NamedTuple):
+    """A customer's question about an invoice, raised after a contact; it holds payment until answered."""
+
     time: float
     query_id: int
     customer_id: int
@@ -76,12 +90,16 @@ class QueryRaised(NamedTuple):
 
 
 class QueryAnswered(NamedTuple):
+    """A collector answered a query."""
+
     time: float
     query_id: int
     started: float  # when a collector took it up
 
 
 class DisputeOpened(NamedTuple):
+    """An invoice was disputed; payment is held until the dispute is resolved."""
+
     time: float
     dispute_id: int
     customer_id: int
@@ -91,12 +109,16 @@ class DisputeOpened(NamedTuple):
 
 
 class DisputeResolved(NamedTuple):
+    """A dispute was resolved, possibly with a credit note."""
+
     time: float
     dispute_id: int
     credit_note: float
 
 
 class PromiseMade(NamedTuple):
+    """The customer promised to pay by a day."""
+
     time: float
     customer_id: int
     invoice_id: int
@@ -104,6 +126,8 @@ class PromiseMade(NamedTuple):
 
 
 class PlanAgreed(NamedTuple):
+    """The customer agreed to pay in instalments."""
+
     time: float
     customer_id: int
     invoice_id: int
@@ -112,6 +136,8 @@ class PlanAgreed(NamedTuple):
 
 
 class TaskCreated(NamedTuple):
+    """Work entered the collectors' worklist."""
+
     time: float
     task_id: int
     kind: str
@@ -119,12 +145,16 @@ class TaskCreated(NamedTuple):
 
 
 class TaskDone(NamedTuple):
+    """A task left the worklist, worked or dropped."""
+
     time: float
     task_id: int
     worked: bool  # False when the task was dropped unworked (its invoice was settled meanwhile)
 
 
 class Work(NamedTuple):
+    """A stretch of one collector working on one task (a task may be worked in several stretches across shifts)."""
+
     collector: int
     task_id: int
     kind: str

@@ -8,7 +8,8 @@ the rules can be read, tested and reused by the simulator, the ledger tools and 
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from arsim.scenario.schema import Credit, Discount, DunningStep, Penalty, WorklistRule
 

@@ -1,0 +1,1 @@
+"""Calibration of a scenario to a ledger: likelihood fit, simulated moments, report."""

@@ -66,7 +66,8 @@ def moment_targets(paid: pd.DataFrame) -> dict[str, Any]:
     for seg, rows in days_late.groupby(paid["seg"]):
         per_segment[str(seg)] = _segment_moments(rows.to_numpy())
     stats = payment_statistics(paid)
-    return {"segments": per_segment, "batching": stats["share_cleared_with_other_same_day"], "same_due": _share_due_with_other(paid), "disputed_spread": _disputed_spread(paid),
+    return {"segments": per_segment, "batching": stats["share_cleared_with_other_same_day"], "same_due": _share_due_with_other(paid),
+            "disputed_spread": _disputed_spread(paid),
             "disputed": stats["share_late_disputed"], "undisputed": stats["share_late_undisputed"],
             "paper": stats["share_late_paper"], "electronic": stats["share_late_electronic"],
             "persistence_gap": (stats["p_late_given_prev_late"] - stats["p_late_given_prev_on_time"])
