@@ -1,4 +1,12 @@
-"""TODO docstring."""
+"""KPIs of a simulated run: the formulas of `measure.balances` and `measure.formulas` over its event tables.
+
+A run's KPIs are measured over its whole measured period and over each calendar month of it. The event
+tables are joined once (`_prepare`) and every period then takes row ranges of them: the tables are in time
+order (events are recorded as they happen), so a period's rows are found by binary search rather than by
+filtering whole tables, and open balances at a day boundary are computed once per boundary, vectorised.
+Both give exactly the numbers that filtering and pandas' group sums give (same values, same order of
+summation); where a table is not in order of the column, the rows are filtered as before.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +62,183 @@ def _mean(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
+class _Rows:
+    """The rows of one table whose ``column`` lies in [start, end): a slice when the column is in order."""
+
+    __slots__ = ("frame", "column", "values", "ordered")
+
+    def __init__(self, frame: pd.DataFrame, column: str) -> None:
+        self.frame = frame
+        self.column = column
+        self.values = frame[column].to_numpy()
+        self.ordered = self.values.dtype.kind in "iuf" and bool((self.values[1:] >= self.values[:-1]).all())
+
+    def within(self, start: float, end: float) -> pd.DataFrame:
+        if not self.ordered:
+            return _within(self.frame, self.column, start, end)
+        return self.frame.iloc[self.positions(start, end)]
+
+    def positions(self, start: float, end: float) -> slice | np.ndarray:
+        """Which rows `within` takes: a slice, or a boolean mask."""
+        if not self.ordered:
+            return ((self.values >= start) & (self.values < end))
+        first, stop = np.searchsorted(self.values, [start, end], side="left")
+        return slice(int(first), int(stop))
+
+    def before(self, end: float) -> int:
+        """How many rows have ``column < end``."""
+        if self.ordered:
+            return int(np.searchsorted(self.values, end, side="left"))
+        return int((self.values < end).sum())
+
+
+def _positions(ids: pd.Series, among: pd.Series) -> np.ndarray | None:
+    """Row position in ``among`` of each id in ``ids`` (-1 where absent); None when ``among`` repeats an id.
+
+    The simulator numbers invoices in issue order (with the few gaps of refused orders), so a table indexed by
+    id finds them; other numberings take a hash lookup.
+    """
+    known = among.to_numpy()
+    wanted = ids.to_numpy()
+    if (known.dtype.kind in "iu" and wanted.dtype.kind in "iu" and len(known) and known.min() >= 0
+            and known.max() < 4 * len(known) + 1024 and bool((known[1:] > known[:-1]).all())):
+        table = np.full(int(known.max()) + 1, -1, dtype=np.intp)  # increasing ids, a few gaps (refused orders)
+        table[known] = np.arange(len(known))
+        inside = (wanted >= 0) & (wanted < len(table))
+        return np.where(inside, table[np.where(inside, wanted, 0)], -1)
+    index = pd.Index(among)
+    return index.get_indexer(ids) if index.is_unique else None
+
+
+class _Balances(Movements):
+    """A book's movements, with open balances computed once per day boundary, vectorised.
+
+    ``open_at`` gives exactly `Movements.open_at`: an invoice's settled amount is the compensated (Kahan)
+    sum that pandas' group sum computes, over the same settlements in the same order; the frame is the
+    same rows in the same order, so every sum taken from it is the same to the last bit.
+
+    An invoice's settlements before a boundary are, as a rule, the first few of its settlements in table
+    order (they are recorded as they happen), so the running sums are computed once and each boundary takes
+    the last one before it. Invoices whose settlements are out of day order in the table are summed afresh
+    at each boundary.
+    """
+
+    def __init__(self, invoices: pd.DataFrame, settlements: pd.DataFrame) -> None:
+        super().__init__(invoices=invoices, settlements=settlements)
+        day = invoices["invoice_day"].to_numpy()
+        position = _positions(settlements["invoice_id"], invoices["invoice_id"])
+        amount = settlements["amount"].to_numpy(dtype=float)
+        state: dict = {"cache": {}, "day": day, "ordered": day.dtype.kind in "iuf" and bool((day[1:] >= day[:-1]).all()),
+                       "unique": position is not None}
+        if position is not None:
+            usable = (position >= 0) & ~np.isnan(amount)  # others are dropped by reindex, or skipped by the sum
+            order = np.flatnonzero(usable)[np.argsort(position[usable], kind="stable")]  # by invoice, rows in order
+            position, settled_day, amount = position[order], settlements["day"].to_numpy()[order], amount[order]
+            first = np.ones(len(position), dtype=bool)
+            first[1:] = position[1:] != position[:-1]
+            backwards = np.zeros(len(position), dtype=bool)
+            backwards[1:] = ~first[1:] & (settled_day[1:] < settled_day[:-1])
+            unordered = np.isin(position, position[backwards])
+            total, _ = _kahan_sums(position[~unordered], amount[~unordered], len(day), running=True)
+            state.update(ids=invoices["invoice_id"].to_numpy(), due=invoices["due_day"].to_numpy(),
+                         amount=invoices["amount"].to_numpy(), position=position[~unordered],
+                         settled_day=settled_day[~unordered], running=total, last_of_invoice=np.append(first[1:], True)[~unordered],
+                         other_position=position[unordered], other_day=settled_day[unordered], other_amount=amount[unordered])
+        object.__setattr__(self, "_state", state)
+
+    def open_at(self, boundary: int) -> pd.DataFrame:
+        state = self._state
+        if not state["unique"]:
+            return super().open_at(boundary)  # reindex fails on repeated invoice ids: keep that behaviour
+        cache = state["cache"]
+        if boundary not in cache:
+            cache[boundary] = self._open_at(boundary)
+        return cache[boundary]
+
+    def _open_at(self, boundary: int) -> pd.DataFrame:
+        state = self._state
+        settled = np.zeros(len(state["day"]))
+        keep = state["settled_day"] < boundary
+        # the last settlement before the boundary of each invoice: kept, and the invoice's next one is not
+        last = keep & (state["last_of_invoice"] | ~np.append(keep[1:], False))
+        settled[state["position"][last]] = state["running"][last]
+        keep = state["other_day"] < boundary
+        if keep.any():
+            others, total = _kahan_sums(state["other_position"][keep], state["other_amount"][keep], len(settled))
+            settled[others] = total[others]
+        if state["ordered"]:
+            issued = slice(0, int(np.searchsorted(state["day"], boundary, side="left")))
+        else:
+            issued = state["day"] < boundary
+        frame = pd.DataFrame({
+            "invoice_id": state["ids"][issued], "due_day": state["due"][issued],
+            "open_amount": state["amount"][issued] - settled[issued],
+        })
+        return frame[frame["open_amount"] > 1e-6]
+
+    def sales(self, start: int, end: int) -> float:
+        state = self._state
+        if not state["ordered"]:
+            return super().sales(start, end)
+        first, stop = np.searchsorted(state["day"], [start, end], side="left")
+        return float(self.invoices["amount"].iloc[first:stop].sum())
+
+    def average_balance(self, start: int, end: int) -> float:
+        """`Movements.average_balance` in numpy: the same products, summed as pandas sums them."""
+        inv, st = self.invoices, self.settlements
+        with np.errstate(invalid="ignore", over="ignore"):  # inf x 0 is NaN (and counts 0), as in pandas
+            up = _nansum(inv["amount"].to_numpy() * np.clip(end - np.maximum(inv["invoice_day"].to_numpy(), start), 0, None))
+            down = _nansum(st["amount"].to_numpy() * np.clip(end - np.maximum(st["day"].to_numpy(), start), 0, None))
+        return float(up - down) / (end - start)
+
+
+def _kahan_sums(position: np.ndarray, amount: np.ndarray, size: int, *, running: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``amount`` by ``position`` (rows grouped by position, in order), compensated as pandas'
+    group sum compensates them.
+
+    Returns (positions that have a sum, sums by position); with ``running``, instead (the sum after each
+    row, the positions).
+    """
+    first = np.ones(len(position), dtype=bool)
+    first[1:] = position[1:] != position[:-1]
+    starts = np.flatnonzero(first)
+    rank = np.arange(len(position)) - np.repeat(starts, np.diff(np.append(starts, len(position))))
+    total, compensation = np.zeros(size), np.zeros(size)
+    after = np.empty(len(position)) if running else None
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(rank))]) if len(rank) else np.zeros(1, dtype=np.intp)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for k in range(len(bounds) - 1):  # the k-th settlement of every invoice that has one
+            at = by_rank[bounds[k]:bounds[k + 1]]
+            rows, value = position[at], amount[at]
+            y = value - compensation[rows]
+            t = total[rows] + y
+            lost = (t - total[rows]) - y
+            lost[np.isnan(lost)] = 0.0  # as pandas does, so that an infinite amount does not poison the sum
+            compensation[rows] = lost
+            total[rows] = t
+            if after is not None:
+                after[at] = t
+    if after is not None:
+        return after, position
+    return position[first], total
+
+
+def _nansum(values: np.ndarray) -> np.floating:
+    """``pd.Series(values).sum()`` for a float array: missing values count as 0 (pairwise summation)."""
+    missing = np.isnan(values)
+    return (np.where(missing, 0.0, values) if missing.any() else values).sum()
+
+
+def _clip(values: np.ndarray, lower: float, upper: float | None = None) -> np.ndarray:
+    """``pd.Series(values).clip(lower, upper)`` for a float array: NaN stays NaN."""
+    missing = np.isnan(values)
+    out = np.where(missing | (values >= lower), values, lower)
+    if upper is not None:
+        out = np.where(missing | (values <= upper), out, upper)
+    return out
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """The event tables of one run, joined once so that many periods can be measured cheaply."""
@@ -61,30 +246,50 @@ class _Prepared:
     frames: dict[str, pd.DataFrame]
     movements: Movements
     closing: pd.DataFrame  # payments that settle an invoice, with the invoice's due day
-    discounted: pd.Series  # discount taken per invoice
+    discounted: np.ndarray  # for each issued invoice (row), whether it has taken a discount
     answered: pd.DataFrame  # answered queries with the time raised
     queries: pd.DataFrame  # raised queries with the time answered (NaN if never)
     resolved: pd.DataFrame  # resolved disputes with the time opened
     promises: pd.DataFrame  # promises with the day of the invoice's first payment (NaN if none)
+    rows: dict[str, _Rows]  # each table's rows by its time column
+
+
+_TIME_COLUMNS: dict[str, str] = {
+    "payment": "day", "write_off": "day", "contact": "time", "query_raised": "time", "dispute_opened": "time",
+    "order_refused": "day", "invoice_issued": "day", "task_created": "time", "task_done": "time",
+}
 
 
 def _prepare(frames: dict[str, pd.DataFrame]) -> _Prepared:
-    issued = frames["invoice_issued"].set_index("invoice_id")
+    issued = frames["invoice_issued"]
     pay = frames["payment"]
     closing = pay[pay["closes"]]
-    closing = closing.assign(due_day=issued.loc[closing["invoice_id"], "due_day"].to_numpy())
+    where = _positions(closing["invoice_id"], issued["invoice_id"])
+    if where is None or (where < 0).any():  # as before, for ledgers the simulator does not write
+        due_day = issued.set_index("invoice_id").loc[closing["invoice_id"], "due_day"].to_numpy()
+    else:
+        due_day = issued["due_day"].to_numpy()[where]
+    closing = closing.assign(due_day=due_day)
     raised = frames["query_raised"]
     answered = frames["query_answered"].merge(raised[["query_id", "time"]].rename(columns={"time": "raised"}), on="query_id")
     queries = raised.merge(answered[["query_id", "time"]].rename(columns={"time": "answered"}), on="query_id", how="left")
     opened = frames["dispute_opened"]
     resolved = frames["dispute_resolved"].merge(opened[["dispute_id", "time"]].rename(columns={"time": "opened"}), on="dispute_id")
-    first_payment = pay.groupby("invoice_id")["day"].min()
     promises = frames["promise_made"]
+    promised = pay[pay["invoice_id"].isin(promises["invoice_id"])]  # the first payments that are needed
+    first_payment = promised.groupby("invoice_id")["day"].min()
     promises = promises.assign(first_paid=first_payment.reindex(promises["invoice_id"]).to_numpy())
+    # Discount taken per invoice, for invoices with any discount row other than zero: the others sum to zero,
+    # and all rows of an invoice are summed, so each sum is the one of the whole table.
+    discounting = pay[pay["invoice_id"].isin(pay.loc[pay["discount"] != 0, "invoice_id"])]
+    discounted = discounting.groupby("invoice_id")["discount"].sum().reindex(issued["invoice_id"]).fillna(0) > 0
+    movements = movements_from_frames(frames)
+    rows = {name: _Rows(frames[name], column) for name, column in _TIME_COLUMNS.items()}
+    rows.update(closing=_Rows(closing, "day"), answered=_Rows(answered, "time"), queries=_Rows(queries, "time"),
+                resolved=_Rows(resolved, "time"))
     return _Prepared(
-        frames=frames, movements=movements_from_frames(frames), closing=closing,
-        discounted=pay.groupby("invoice_id")["discount"].sum(), answered=answered, queries=queries,
-        resolved=resolved, promises=promises,
+        frames=frames, movements=_Balances(movements.invoices, movements.settlements), closing=closing,
+        discounted=discounted.to_numpy(), answered=answered, queries=queries, resolved=resolved, promises=promises, rows=rows,
     )
 
 
@@ -100,46 +305,48 @@ def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: in
     days = end - start
     sales = result["sales"]
 
-    pay = _within(frames["payment"], "day", start, end)
-    off = _within(frames["write_off"], "day", start, end)
+    rows = prepared.rows
+    pay = rows["payment"].within(start, end)
+    off = rows["write_off"].within(start, end)
     bad_debt = float(off.loc[off["kind"] == "bad_debt", "amount"].sum())
     credit_notes = float(off.loc[off["kind"] == "credit_note", "amount"].sum())
 
     # Days late of invoices paid in full during the period (an early payment counts as 0 days late).
-    closing = _within(prepared.closing, "day", start, end)
+    closing = rows["closing"].within(start, end)
     late_days = (closing["day"] - closing["due_day"]).to_numpy()
 
-    contacts = _within(frames["contact"], "time", start, end)
+    contacts = rows["contact"].within(start, end)
     by_channel = contacts["channel"].value_counts()
     money = scenario.money
     contact_cost = float(sum(money.contact_cost.get(ch, 0.0) * n for ch, n in by_channel.items()))
 
-    answered_in = _within(prepared.answered, "time", start, end)
+    answered_in = rows["answered"].within(start, end)
     sla = scenario.team.query_sla_days
-    judged = _within(prepared.queries, "time", start, end - sla)
+    judged = rows["queries"].within(start, end - sla)
     met = (judged["answered"] - judged["time"]) <= sla  # unanswered (NaN) is a miss
 
-    resolved = _within(prepared.resolved, "time", start, end)
+    resolved = rows["resolved"].within(start, end)
 
     calendar_minutes = _shift_minutes(scenario, start, end)
     work = frames["work"]
-    worked = (np.clip(work["end"], start, end) - np.clip(work["start"], start, end)).clip(lower=0).sum() * 1440.0
+    worked = _nansum(_clip(_clip(work["end"].to_numpy(dtype=float), start, end) - _clip(work["start"].to_numpy(dtype=float), start, end), 0)) * 1440.0
     capacity = calendar_minutes * scenario.team.collectors
 
-    backlog = int((frames["task_created"]["time"] < end).sum() - (frames["task_done"]["time"] < end).sum())
+    backlog = rows["task_created"].before(end) - rows["task_done"].before(end)
 
     promises = prepared.promises
     promises = promises[(promises["promised_day"] >= start) & (promises["promised_day"] < end)]
     kept = promises["first_paid"].to_numpy() <= promises["promised_day"].to_numpy()
 
-    refused = _within(frames["order_refused"], "day", start, end)
+    refused = rows["order_refused"].within(start, end)
     average_ar = result["average_ar"]
     financing = money.cost_of_capital_per_year * average_ar * days / 365.0
     collector_cost = scenario.team.collectors * scenario.team.cost_per_collector_per_year * days / 365.0
     discount_cost = float(pay["discount"].sum())
     penalty_income = float(pay["penalty_income"].sum())
     lost_margin = money.gross_margin * float(refused["amount"].sum())
-    invoices_in = _within(frames["invoice_issued"], "day", start, end)
+    invoices_in = rows["invoice_issued"].positions(start, end)
+    invoice_count = len(prepared.discounted[invoices_in])
 
     result.update({
         "bad_debt_ratio": safe_ratio(bad_debt, sales),
@@ -161,13 +368,13 @@ def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: in
         "lost_margin": lost_margin,
         "net_cost": financing + discount_cost + collector_cost + contact_cost + bad_debt + lost_margin - penalty_income,
         "collected": float(pay["collected"].sum()),
-        "queries_opened": float(len(_within(frames["query_raised"], "time", start, end))),
+        "queries_opened": float(len(rows["query_raised"].within(start, end))),
         "queries_answered": float(len(answered_in)),
-        "disputes_opened": float(len(_within(frames["dispute_opened"], "time", start, end))),
+        "disputes_opened": float(len(rows["dispute_opened"].within(start, end))),
         "disputes_resolved": float(len(resolved)),
         "credit_notes": credit_notes,
         "orders_refused": float(len(refused)),
-        "discount_uptake": safe_ratio(float((prepared.discounted.reindex(invoices_in["invoice_id"]).fillna(0) > 0).sum()), len(invoices_in)),
+        "discount_uptake": safe_ratio(float(prepared.discounted[invoices_in].sum()), invoice_count),
     })
     return {key: result[key] for key in KPI_KEYS}
 
@@ -183,9 +390,18 @@ def _shift_minutes(scenario: Scenario, start: int, end: int) -> float:
 
 def monthly_kpis(frames: dict[str, pd.DataFrame], scenario: Scenario, *, start: int, end: int) -> pd.DataFrame:
     """The main KPIs for each calendar month of [start, end) (partial months at the edges)."""
+    return _monthly(_prepare(frames), scenario, start=start, end=end)
+
+
+def kpis_and_monthly(frames: dict[str, pd.DataFrame], scenario: Scenario, *, start: int, end: int) -> tuple[dict[str, float], pd.DataFrame]:
+    """`simulation_kpis` and `monthly_kpis` of one replication together, its event tables joined once."""
+    prepared = _prepare(frames)
+    return _period_kpis(prepared, scenario, start=start, end=end), _monthly(prepared, scenario, start=start, end=end)
+
+
+def _monthly(prepared: _Prepared, scenario: Scenario, *, start: int, end: int) -> pd.DataFrame:
     start_date = pd.Timestamp(scenario.calendar.start_date)
     bounds = month_starts(start_date, start, end)
-    prepared = _prepare(frames)
     rows = []
     for a, b in zip(bounds[:-1], bounds[1:]):
         row = _period_kpis(prepared, scenario, start=a, end=b)
