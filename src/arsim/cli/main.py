@@ -13,6 +13,7 @@ cut short, and a script with ``set -o pipefail`` should see that, yet nothing is
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -50,6 +51,7 @@ def error_message(error: InputError, flags: dict[str, str] | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``arsim`` command; returns the exit code (see the module docstring)."""
+    as_command = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     flags = None
     try:
@@ -66,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         flags = getattr(args, "flags", {})
         code = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handling below, not at interpreter exit
+        if as_command:
+            # The process ends next: move what it allocated out of the collector's reach, so the interpreter
+            # does not walk a replication's worth of objects once more on its way out (about 0.25 s).
+            gc.freeze()
         return code
     except InputError as error:
         print(f"arsim: error: {error_message(error, flags)}", file=sys.stderr)

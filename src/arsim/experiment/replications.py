@@ -26,7 +26,7 @@ from arsim.experiment.statistics import (
     replications_needed,
 )
 from arsim.ledger.write import ledger_from_frames
-from arsim.measure.simulated import KPI_KEYS, monthly_kpis, simulation_kpis
+from arsim.measure.simulated import KPI_KEYS, kpis_and_monthly
 from arsim.scenario.schema import Scenario
 from arsim.sim.model import simulate
 
@@ -56,8 +56,7 @@ def run_replication(scenario: Scenario, replication: int, *, with_ledger: bool =
     """Simulate one replication and measure it over the period after the warm-up."""
     result = simulate(scenario, replication=replication)
     start, end = result.warmup_days, result.total_days
-    kpis = simulation_kpis(result.frames, scenario, start=start, end=end)
-    monthly = monthly_kpis(result.frames, scenario, start=start, end=end)
+    kpis, monthly = kpis_and_monthly(result.frames, scenario, start=start, end=end)
     monthly.insert(0, "replication", replication)
     ledger = ledger_from_frames(result.frames, scenario) if with_ledger else None
     extras = measure(result.frames, scenario, start=start, end=end) if measure is not None else {}

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 
 def confidence_interval(values: Iterable[float], *, level: float = 0.95) -> tuple[float, float, float]:
@@ -22,7 +22,7 @@ def confidence_interval(values: Iterable[float], *, level: float = 0.95) -> tupl
     mean = float(data.mean())
     if data.size < 2:
         return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size))
+    half = float(special.stdtrit(data.size - 1, 0.5 + level / 2) * data.std(ddof=1) / math.sqrt(data.size))
     return mean, mean - half, mean + half
 
 
@@ -104,7 +104,7 @@ def independent_difference(baseline: Sequence[float], alternative: Sequence[floa
     if se == 0:
         return diff, diff, diff
     dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, dof) * se)
+    half = float(special.stdtrit(dof, 0.5 + level / 2) * se)
     return diff, diff - half, diff + half
 
 
