@@ -202,6 +202,7 @@ class _Model:
         sink = self.recorder.sink
         self.refusals, self.payments = sink(rec.OrderRefused), sink(rec.Payment)
         self.write_offs, self.contacts, self.skips = sink(rec.WriteOff), sink(rec.Contact), sink(rec.ContactSkipped)
+        self.deferrals = sink(rec.ContactDeferred)
         self.queries_raised, self.queries_answered = sink(rec.QueryRaised), sink(rec.QueryAnswered)
         self.disputes_opened, self.disputes_resolved = sink(rec.DisputeOpened), sink(rec.DisputeResolved)
         self.promises, self.plans, self.tasks_created = sink(rec.PromiseMade), sink(rec.PlanAgreed), sink(rec.TaskCreated)
@@ -528,6 +529,8 @@ class _Model:
                 self._advance(inv, planned)
                 return  # this contact is not in the plan for this invoice
         if inv.holds and self.pause_while_open:
+            if inv.waiting != "paused":
+                self.deferrals.append((now, inv.customer, inv.index, planned.channel, "paused", INF))  # rec.ContactDeferred
             inv.waiting = "paused"
             inv.next_step_day = INF  # _release resumes it
             return
@@ -537,6 +540,7 @@ class _Model:
             inv.waiting = "contact_cap"
             day = math.ceil(allowed - TIME_EPS)
             inv.next_step_day = day + self.forward[(self.start_weekday + day) % 7]
+            self.deferrals.append((now, inv.customer, inv.index, planned.channel, "contact_cap", inv.next_step_day))  # rec.ContactDeferred
             return
         inv.waiting = None
         self._advance(inv, planned)
