@@ -537,10 +537,20 @@ class _Model:
         last = self.last_contact[inv.customer]
         allowed = last[planned.strength] + planned.cap_days
         if now < allowed - TIME_EPS:
-            inv.waiting = "contact_cap"
             day = math.ceil(allowed - TIME_EPS)
-            inv.next_step_day = day + self.forward[(self.start_weekday + day) % 7]
-            self.deferrals.append((now, inv.customer, inv.index, planned.channel, "contact_cap", inv.next_step_day))  # rec.ContactDeferred
+            day += self.forward[(self.start_weekday + day) % 7]
+            if planned.following >= 0:
+                raw = inv.due_day + planned.following_day
+                if raw + self.forward[(self.start_weekday + raw) % 7] <= day:
+                    # The next step falls due first: it overtakes this one, as a dunning level moves on by its
+                    # own calendar; a reminder held back by the cap never holds back the escalation behind it.
+                    self.skips.append((now, inv.customer, inv.index, planned.channel, "overtaken"))  # rec.ContactSkipped
+                    inv.waiting = None
+                    self._advance(inv, planned)
+                    return
+            inv.waiting = "contact_cap"
+            inv.next_step_day = day
+            self.deferrals.append((now, inv.customer, inv.index, planned.channel, "contact_cap", day))  # rec.ContactDeferred
             return
         inv.waiting = None
         self._advance(inv, planned)

@@ -77,7 +77,7 @@ class ContactSkipped(NamedTuple):
     customer_id: int
     invoice_id: int
     channel: str
-    reason: str  # contact_cap | paused | awaiting_collector: what the step was waiting for when its invoice closed
+    reason: str  # contact_cap | paused | awaiting_collector: what the step was waiting for when its invoice closed; overtaken
 
 
 class ContactDeferred(NamedTuple):

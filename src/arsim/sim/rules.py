@@ -17,9 +17,10 @@ CHANNEL_STRENGTH: dict[str, int] = {"email": 0, "letter": 1, "call": 2, "agency"
 """How strong a dunning channel is. The contact cap measures from the last contact on a channel at least as
 strong, so an email never holds back a call; and when contacts fall due on one day, stronger ones go first."""
 
-SKIP_REASONS: tuple[str, ...] = ("contact_cap", "paused", "awaiting_collector")
+SKIP_REASONS: tuple[str, ...] = ("contact_cap", "paused", "awaiting_collector", "overtaken")
 """Why a planned contact was never made: its invoice closed while the step waited for the contact cap, for
-an open query or dispute to end (dunning pause), or, for a call, for a collector."""
+an open query or dispute to end (dunning pause), or, for a call, for a collector; or the cap would have held
+it past the day the invoice's next step falls due, and the next step took its place (overtaken)."""
 
 TASK_KINDS: tuple[str, ...] = ("query", "dispute", "promise_followup", "call")
 """Collector task kinds, in the order the `task_type` worklist rule serves them: a waiting customer's
