@@ -130,7 +130,8 @@ def test_run_says_in_one_line_when_the_plan_delivers_much_less_than_it_asks(tmp_
     small = ["--set", "portfolio.segments.prompt.customers=60", "--set", "portfolio.segments.slow.customers=40",
              "--set", "run.horizon_days=120", "--set", "run.warmup_days=60", "--replications", "1"]
     smb = str(Path(__file__).resolve().parents[1] / "scenarios" / "smb.yaml")
-    assert main(["run", smb, *small, "--set", "policy.dunning.volume={email: 3}", "--set", "policy.dunning.min_days_between_contacts=10", "--out", str(tmp_path / "a")]) == 0
+    crowded = ["--set", "policy.dunning.volume={email: 3}", "--set", "policy.dunning.min_days_between_contacts=10"]
+    assert main(["run", smb, *small, *crowded, "--out", str(tmp_path / "a")]) == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if "contact plan delivers" in line]
     assert len(lines) == 1 and "emails" in lines[0] and "min_days_by_channel" in lines[0]
     assert main(["run", smb, *small, "--out", str(tmp_path / "b")]) == 0
