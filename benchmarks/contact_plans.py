@@ -30,6 +30,13 @@ RULE_KPIS = ("query_wait_days", "query_sla_attainment", "dso", "past_due_amount"
 RULES = ("fifo", "amount_at_risk", "days_past_due", "predicted_risk")
 
 
+def _markdown(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (rows labelled by the index)."""
+    lines = ["| | " + " | ".join(map(str, frame.columns)) + " |", "|---" * (len(frame.columns) + 1) + "|"]
+    lines += ["| " + str(label) + " | " + " | ".join(map(str, row)) + " |" for label, row in zip(frame.index, frame.to_numpy())]
+    return "\n".join(lines)
+
+
 def _cell(row: pd.Series) -> str:
     def f(x: float) -> str:
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
@@ -49,7 +56,7 @@ def worked_example(replications: int, jobs: int) -> None:
                                   for k in PLAN_KPIS}
         rows[f"plan, {team}"] = {k: _cell(table.loc[k]) for k in PLAN_KPIS}
     frame = pd.DataFrame(rows).T
-    print(frame.to_markdown() if hasattr(frame, "to_markdown") else frame.to_string())
+    print(_markdown(frame), flush=True)
     print()
 
 
@@ -68,7 +75,7 @@ def worklist_rules(replications: int, jobs: int) -> None:
             table = result.of(rule)
             rows[f"{rule}, {team}"] = {k: _cell(table.loc[k]) for k in RULE_KPIS}
     frame = pd.DataFrame(rows).T
-    print(frame.to_markdown() if hasattr(frame, "to_markdown") else frame.to_string())
+    print(_markdown(frame), flush=True)
     print()
 
 
