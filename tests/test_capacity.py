@@ -99,7 +99,7 @@ def test_smallest_team_for_a_plan():
     study = capacity(deterministic_world(horizon_days=150, replications=1), contact_scales=[2.0, 4.0], collectors=[1, 2, 3], save=False)
     # Scale 4 offers ~395 minutes a day: one collector (240) cannot carry it, two (480) can.
     assert study.smallest_team == {"contact_scale": 4.0, "collectors": 2}
-    assert study.saturation_by_collectors == {1: 2.0, 2: 4.0, 3: 4.0}
+    assert study.saturation_by_collectors == {1: 2.0, 2: None, 3: None}  # two or three collectors never saturate up to scale 4
     data = study.to_json()
     assert set(data) >= {"levels", "saturation_scale", "best_dso_scale", "best_net_cost_scale", "smallest_team"}
     assert len(data["levels"]) == 6
@@ -112,10 +112,10 @@ def test_shipped_baseline_shows_the_trap_only_when_replies_wait_behind_calls(tmp
     """The shipped worklist serves queries before calls, so overload backs up outbound calls, not the replies.
 
     With two collectors the baseline is past capacity at three times the contacts. Under the shipped
-    task_type worklist, queries still jump the queue (their wait stays under a day) and past-due receivables
-    do not grow; under a first-come-first-served worklist the replies wait behind the calls, hold their
-    payments, and DSO and past-due receivables rise with more contacts: the capacity trap. Three paired
-    replications give the direction; ten give paired CIs that exclude zero (docs/whatif.md).
+    task_type worklist, queries still jump the queue (their wait stays under a day), the extra work goes into
+    calls left undone, and neither DSO nor past-due receivables get significantly worse; under a first-come-
+    first-served worklist the replies wait behind the calls, hold their payments, and DSO and past-due
+    receivables rise with more contacts: the study names the capacity trap (docs/whatif.md has the figures).
     """
     base = load_scenario(ROOT / "scenarios/baseline.yaml").with_overrides({"team.collectors": 2, "run.replications": 3})
     shipped = capacity(base, contact_scales=[1.0, 3.0], jobs=2, folder=tmp_path / "shipped").levels
@@ -127,7 +127,8 @@ def test_shipped_baseline_shows_the_trap_only_when_replies_wait_behind_calls(tmp
         return paired_difference(rows.loc[rows["contact_scale"] == 1.0, key].tolist(), rows.loc[rows["contact_scale"] == 3.0, key].tolist())
 
     assert shipped["query_wait_days"].max() < 1.0
-    assert paired("shipped", "past_due_amount")["diff"] < 0
+    assert not shipped["capacity_trap"].any() and fifo["capacity_trap"].iloc[1]
+    assert shipped["undone_call"].iloc[1] > shipped["undone_call"].iloc[0] + 1000  # where the extra work went
     assert paired("fifo", "query_wait_days")["diff"] > 5.0
     assert paired("fifo", "dso")["diff"] > 0
     assert paired("fifo", "past_due_amount")["diff"] > 0

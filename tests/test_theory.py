@@ -111,13 +111,25 @@ def _query_waits(frames) -> pd.Series:
     return (answered["time"] - answered["time_raised"]).set_axis(pd.MultiIndex.from_arrays([answered["invoice_id"], answered["time_raised"].round(9)]))
 
 
-def test_more_collectors_never_raise_query_waiting_time():
-    # Under common random numbers the same invoices raise the same queries at the same moments, except where
-    # faster answers changed later events; over the queries both staffings share, the mean wait must not rise.
-    waits = [_query_waits(simulate(small_world(team={"collectors": c})).frames) for c in (1, 2, 3, 4)]
+WRITTEN_DUNNING = [{"day": -5, "channel": "email"}, {"day": 1, "channel": "email"}, {"day": 7, "channel": "letter"},
+                   {"day": 21, "channel": "letter"}, {"day": 45, "channel": "letter"}]
+
+
+@pytest.mark.parametrize("steps, coupled", [(WRITTEN_DUNNING, 0.99), (None, 0.8)], ids=["written dunning", "with calls"])
+def test_more_collectors_never_raise_query_waiting_time(steps, coupled):
+    """Under common random numbers the same invoices raise the same queries at the same moments, except where
+    faster answers changed later events; over the queries both staffings share, the mean wait must not rise.
+
+    With written dunning only, no contact depends on the collectors, so (nearly) every query is shared. With
+    calls, a call is made when a collector gets to it and paused dunning resumes when a query is answered, so
+    a larger team moves later contacts and the queries they raise: fewer queries are shared, and the share
+    required is lower, but the pathwise comparison over them is the same.
+    """
+    policy = {"dunning": {"steps": steps}} if steps else {}
+    waits = [_query_waits(simulate(small_world(team={"collectors": c}, policy=policy)).frames) for c in (1, 2, 3, 4)]
     for fewer, more in zip(waits, waits[1:]):
         shared = fewer.index.intersection(more.index)
-        assert len(shared) > 0.9 * len(fewer)
+        assert len(shared) > coupled * len(fewer)
         assert more.loc[shared].mean() <= fewer.loc[shared].mean() + 1e-12
     assert waits[-1].mean() < waits[0].mean()
 

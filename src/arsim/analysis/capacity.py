@@ -29,8 +29,9 @@ from arsim.experiment.statistics import (
     confidence_interval,
     paired_difference,
 )
-from arsim.scenario.schema import MAX_CONTACT_VOLUME, Scenario, validate_scenario
+from arsim.scenario.schema import CHANNELS, MAX_CONTACT_VOLUME, Scenario, validate_scenario
 from arsim.sim.calendar import count_weekdays
+from arsim.sim.rules import SKIP_REASONS, TASK_KINDS
 
 # ---------------------------------------------------------------------------------------------- workload
 
@@ -77,12 +78,33 @@ def follow_up_workload(frames: dict[str, pd.DataFrame], scenario: Scenario, *, s
         + (in_period["kind"].astype(str) == "promise_followup").sum()
     )
     contacts = frames["contact"]
-    return {
-        "contacts": float(((contacts["time"] >= start) & (contacts["time"] < end)).sum()),
+    contacts = contacts[(contacts["time"] >= start) & (contacts["time"] < end)]
+    planned = contacts[contacts["step"] >= 0]  # dunning steps; promise follow-up calls are work, not planned contacts
+    skipped = frames["contact_skipped"]
+    skipped = skipped[(skipped["time"] >= start) & (skipped["time"] < end)]
+    result = {
+        "contacts": float(len(contacts)),
         "replies": float(replies),
         "offered_minutes_per_day": float(offered.sum()) / days,
         "backlog_minutes_end": backlog_minutes,
     }
+    for channel in CHANNELS:
+        result[f"sent_{channel}"] = float((planned["channel"].astype(str) == channel).sum())
+        result[f"not_sent_{channel}"] = float((skipped["channel"].astype(str) == channel).sum())
+    for reason in SKIP_REASONS:
+        result[f"not_sent_{reason}"] = float((skipped["reason"].astype(str) == reason).sum())
+    # Work by kind: offered (created in the period), done (worked to the end in it), undone (dropped unworked
+    # because the invoice closed first, or still waiting at the end).
+    kinds = in_period["kind"].astype(str).to_numpy()
+    dropped = done.loc[~done["worked"], "task_id"]
+    is_dropped = in_period["task_id"].isin(dropped).to_numpy()
+    is_waiting = ~in_period["task_id"].isin(ended).to_numpy()
+    for kind in TASK_KINDS:
+        mine = kinds == kind
+        result[f"offered_{kind}"] = float(mine.sum())
+        result[f"done_{kind}"] = float((mine & is_finished).sum())
+        result[f"undone_{kind}"] = float((mine & (is_dropped | is_waiting)).sum())
+    return result
 
 
 # ---------------------------------------------------------------------------------------------- capacity study
@@ -92,9 +114,14 @@ SCALED_CHANNELS: dict[str, tuple[str, ...]] = {"contact": ("email", "call", "let
 """Which channels each scale option multiplies (agency hand-overs are never scaled)."""
 
 LEVEL_KEYS: tuple[str, ...] = (
-    "contact_scale", "collectors", "offered_minutes_per_day", "capacity_minutes_per_day", "utilization", "backlog_end",
-    "query_wait_days", "query_sla_attainment", "dso", "past_due_amount", "net_cost",
+    "contact_scale", "collectors", "requested_scale", "achieved_scale", "offered_minutes_per_day", "capacity_minutes_per_day",
+    "utilization", "backlog_end", "query_wait_days", "query_sla_attainment", "dso", "past_due_amount", "net_cost",
 )
+
+PAIRED_KEYS: tuple[str, ...] = ("dso", "past_due_amount", "net_cost")
+"""The outcomes each level is compared on with today's plan, replication by replication."""
+
+WORK_KEYS: tuple[str, ...] = tuple(f"{what}_{kind}" for kind in TASK_KINDS for what in ("offered", "done", "undone"))
 
 
 def _volumes(scenario: Scenario, scales: dict[str, float]) -> dict[str, float]:
@@ -162,7 +189,9 @@ class CapacityStudy:
     per_replication: pd.DataFrame
     reference_collectors: int
     saturation_scale: float | None
+    saturation: str
     saturation_by_collectors: dict[int, float | None]
+    capacity_trap: list[dict[str, Any]]
     best_dso: dict[str, Any]
     best_net_cost: dict[str, Any]
     smallest_team: dict[str, Any]
@@ -177,7 +206,9 @@ class CapacityStudy:
         """The study's answers as plain data (what the manifest and the JSON carry)."""
         return {
             "saturation_scale": self.saturation_scale,
+            "saturation": self.saturation,
             "saturation_by_collectors": {str(k): v for k, v in self.saturation_by_collectors.items()},
+            "capacity_trap": self.capacity_trap,
             "best_dso": self.best_dso,
             "best_net_cost": self.best_net_cost,
             "smallest_team": self.smallest_team,
@@ -192,6 +223,13 @@ class CapacityStudy:
             entry.update({key: clean_number(row[key]) for key in ("contacts", "replies", "offered_load", "backlog_minutes_end",
                                                                    "dso_ci_low", "dso_ci_high", "net_cost_ci_low", "net_cost_ci_high")})
             entry["within_capacity"] = bool(row["within_capacity"])
+            entry["contacts_sent"] = {ch: clean_number(row[f"sent_{ch}"]) for ch in CHANNELS}
+            entry["contacts_not_sent"] = {reason: clean_number(row[f"not_sent_{reason}"]) for reason in SKIP_REASONS}
+            entry["work"] = {kind: {what: clean_number(row[f"{what}_{kind}"]) for what in ("offered", "done", "undone")} for kind in TASK_KINDS}
+            entry["versus_today"] = {key: {part: clean_number(row[f"{key}_{part}"]) for part in ("diff", "diff_ci_low", "diff_ci_high")}
+                                     for key in PAIRED_KEYS}
+            entry["capacity_trap"] = bool(row["capacity_trap"])
+            entry["extra_work_went"] = row["extra_work_went"]
             levels.append(entry)
         return {
             "levels": levels,
@@ -256,8 +294,13 @@ def capacity(
         part = tidy.iloc[i * count:(i + 1) * count]
         capacity_per_day = team * level.team.hours_per_day * 60.0
         row: dict[str, Any] = {"contact_scale": scale, "collectors": team, **{f"{ch}_volume": v for ch, v in volumes.items()}}
-        for key in ("contacts", "replies", "offered_minutes_per_day"):
+        for key in ("contacts", "replies", "offered_minutes_per_day", *WORK_KEYS):
             row[key] = float(part[key].mean())
+        row["sent"] = float(part[[f"sent_{ch}" for ch in SCALED_CHANNELS[axis]]].sum(axis=1).mean())
+        for channel in CHANNELS:
+            row[f"sent_{channel}"] = float(part[f"sent_{channel}"].mean())
+        for reason in SKIP_REASONS:
+            row[f"not_sent_{reason}"] = float(part[f"not_sent_{reason}"].mean())
         row["capacity_minutes_per_day"] = capacity_per_day
         row["offered_load"] = row["offered_minutes_per_day"] / capacity_per_day
         row["utilization"] = float(part["collector_utilization"].mean())
@@ -272,6 +315,8 @@ def capacity(
         row["within_capacity"] = bool(sla_met and row["backlog_minutes_end"] <= capacity_per_day * level.team.query_sla_days)
         rows.append(row)
     table = pd.DataFrame(rows)
+    today = 1.0 if any(math.isclose(s, 1.0) for s in scales) else scales[0]
+    table = _against_today(table, tidy, today=today)
     reference = scenario.team.collectors if scenario.team.collectors in teams else teams[0]
     answers = _answers(table, tidy, reference=reference, plan_scale=plan_scale)
     study = CapacityStudy(axis=axis, pins=pins, sla_target=sla_target, replications=count, seed=scenario.run.seed, levels=table,
@@ -287,13 +332,87 @@ def capacity(
 
 
 def saturation_scale(levels: pd.DataFrame) -> float | None:
-    """The largest scale such that it and every smaller scale are within capacity (None if the smallest is not)."""
+    """The saturation point: the largest scale within capacity below the first scale that is over it.
+
+    None when no studied scale is over capacity (saturation is not reached in the range) and when the
+    smallest scale already is (see `saturation_text`).
+    """
     best = None
     for row in levels.sort_values("contact_scale").itertuples(index=False):
         if not row.within_capacity:
-            break
+            return best
         best = float(row.contact_scale)
-    return best
+    return None
+
+
+def saturation_text(levels: pd.DataFrame) -> str:
+    """The saturation point in words, true to what was studied."""
+    ordered = levels.sort_values("contact_scale")
+    scales = ordered["contact_scale"].to_numpy(dtype=float)
+    over = ~ordered["within_capacity"].to_numpy(dtype=bool)
+    if not over.any():
+        return f"not reached up to scale {scales[-1]:g}"
+    first_over = int(np.argmax(over))
+    if first_over == 0:
+        return f"already over capacity at scale {scales[0]:g}, the smallest studied"
+    return f"scale {scales[first_over - 1]:g} (scale {scales[first_over]:g} is over capacity)"
+
+
+def _against_today(table: pd.DataFrame, tidy: pd.DataFrame, *, today: float) -> pd.DataFrame:
+    """Each level's achieved contact multiplier and its paired differences from today's plan (same team).
+
+    The achieved multiplier is the planned contacts actually sent on the scaled channels, relative to what
+    today's plan sends, times today's scale: a contact cap, paused dunning or calls that wait for a
+    collector until their invoice is paid all make it fall short of the requested scale.
+    """
+    table = table.copy()
+    table["requested_scale"] = table["contact_scale"]
+    achieved, capacity_trap = [], []
+    diffs: dict[str, list] = {f"{key}_{part}": [] for key in PAIRED_KEYS for part in ("diff", "diff_ci_low", "diff_ci_high")}
+    for row in table.itertuples(index=False):
+        same_team = tidy["collectors"] == row.collectors
+        base = table[(table["collectors"] == row.collectors) & np.isclose(table["contact_scale"], today)]
+        sent_today = float(base["sent"].iloc[0]) if len(base) else math.nan
+        achieved.append(row.sent / sent_today * today if sent_today else math.nan)
+        mine, theirs = same_team & np.isclose(tidy["contact_scale"], row.contact_scale), same_team & np.isclose(tidy["contact_scale"], today)
+        worse = False
+        for key in PAIRED_KEYS:
+            paired = paired_difference(tidy.loc[theirs, key].tolist(), tidy.loc[mine, key].tolist())
+            diffs[f"{key}_diff"].append(paired["diff"])
+            diffs[f"{key}_diff_ci_low"].append(paired["ci_low"])
+            diffs[f"{key}_diff_ci_high"].append(paired["ci_high"])
+            if key in ("dso", "past_due_amount") and row.contact_scale > today and paired["significant"] and paired["diff"] > 0:
+                worse = True
+        capacity_trap.append(worse)
+    table["achieved_scale"] = achieved
+    for key, values in diffs.items():
+        table[key] = values
+    table["capacity_trap"] = capacity_trap
+    table["extra_work_went"] = [where_work_went(row, table, today=today) for row in table.to_dict(orient="records")]
+    return table
+
+
+def where_work_went(row: dict[str, Any], table: pd.DataFrame, *, today: float) -> str:
+    """One sentence: where the follow-up work that more (or fewer) contacts made went, against today's plan."""
+    base = table[(table["collectors"] == row["collectors"]) & np.isclose(table["contact_scale"], today)]
+    if not len(base) or math.isclose(row["contact_scale"], today):
+        return "today's plan"
+    base = base.iloc[0]
+    parts = []
+    extra = row["offered_minutes_per_day"] - base["offered_minutes_per_day"]
+    parts.append(f"offered work {extra:+,.0f} min/day")
+    if row["utilization"] - base["utilization"] > 0.01:
+        parts.append(f"utilisation {base['utilization']:.2f} -> {row['utilization']:.2f}")
+    for kind, label in (("call", "calls"), ("query", "queries"), ("dispute", "disputes"), ("promise_followup", "follow-ups")):
+        more_undone = row[f"undone_{kind}"] - base[f"undone_{kind}"]
+        if more_undone > 0.5:
+            parts.append(f"{more_undone:,.0f} more {label} left undone")
+    sla, sla_base = row["query_sla_attainment"], base["query_sla_attainment"]
+    if sla == sla and sla_base == sla_base and sla_base - sla > 0.02:
+        parts.append(f"query SLA {sla_base:.2f} -> {sla:.2f}")
+    if row.get("capacity_trap"):
+        parts.append("the capacity trap: DSO or past-due receivables significantly worse")
+    return "; ".join(parts)
 
 
 def _best(levels: pd.DataFrame, tidy: pd.DataFrame, key: str) -> dict[str, Any]:
@@ -320,10 +439,14 @@ def _answers(table: pd.DataFrame, tidy: pd.DataFrame, *, reference: int, plan_sc
     own = table[table["collectors"] == reference]
     at_plan = table[np.isclose(table["contact_scale"], plan_scale)].sort_values("collectors")
     fits = at_plan[at_plan["within_capacity"]]
+    trapped = table[table["capacity_trap"]]
     return {
         "reference_collectors": reference,
         "saturation_scale": by_team[reference],
+        "saturation": saturation_text(own),
         "saturation_by_collectors": by_team,
+        "capacity_trap": [{"contact_scale": float(r.contact_scale), "collectors": int(r.collectors), "dso_diff": clean_number(r.dso_diff),
+                           "past_due_amount_diff": clean_number(r.past_due_amount_diff)} for r in trapped.itertuples(index=False)],
         "best_dso": _best(own, tidy, "dso"),
         "best_net_cost": _best(own, tidy, "net_cost"),
         "smallest_team": {"contact_scale": float(plan_scale), "collectors": int(fits["collectors"].iloc[0]) if len(fits) else None},

@@ -80,6 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_experiment(scenario, replications=args.replications, seed=args.seed, jobs=args.jobs, cluster=args.cluster,
                                 progress=True, command=command, warmup_check=True)
     _report_warmup(result.diagnostics.get("warmup", {}))
+    _report_delivery(result.summary["mean"])
     result.write(folder)
     if args.json:
         print(json.dumps(result.to_json(), allow_nan=False))
@@ -103,6 +104,27 @@ def _report_auto(auto: dict) -> None:
     else:
         print(f"arsim: warning: precision of {100 * auto['precision']:g}% not reached after {auto['replications']} replications "
               f"(--max-replications); 95% CI half-width / mean: {widths}", file=sys.stderr)
+
+
+DELIVERY_WARNING_SHARE = 0.8
+"""Below this share of planned contacts delivered, `arsim run` says so (and why) in one line."""
+
+
+def _report_delivery(means) -> None:
+    """One line when the contact plan delivers much less than it asks, naming what held the rest back."""
+    share = means.get("contacts_delivered_share")
+    if share is None or share != share or share >= DELIVERY_WARNING_SHARE:
+        return
+    from arsim.scenario.schema import CHANNELS
+    from arsim.sim.rules import SKIP_REASONS
+
+    counts = {(channel, reason): means[f"contacts_not_sent_{channel}_{reason}"] for channel in CHANNELS for reason in SKIP_REASONS}
+    channel, reason = max(counts, key=counts.get)
+    hint = {"overtaken": "the contact cap held them until the next step was due (see policy.dunning.min_days_by_channel)",
+            "contact_cap": "the contact cap held them until the invoice was paid", "paused": "a query or dispute was open",
+            "awaiting_collector": "no collector got to the call before the invoice was paid"}[reason]
+    print(f"arsim: warning: the contact plan delivers {100 * share:.0f}% of the contacts it plans; most not sent: "
+          f"{counts[(channel, reason)]:,.0f} {channel}s per replication in the measured period, because {hint}", file=sys.stderr)
 
 
 def _report_warmup(warmup: dict) -> None:

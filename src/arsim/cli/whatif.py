@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 from arsim.cli.common import (
@@ -233,19 +234,40 @@ def cmd_capacity(args: argparse.Namespace) -> int:
     scaled = {"contact": "email, call and letter", "email": "email", "call": "call"}[answer["scaled"]]
     print(f"{scenario.name}: {scaled} volume x scale, {study.replications} replications per level, "
           f"seed {study.seed}; within capacity = SLA attainment >= {args.sla_target:g} and end backlog clearable within the SLA")
-    print_table(table, [("contact_scale", "scale", 7, "g"), ("collectors", "team", 6), ("contacts", "contacts", 10), ("replies", "replies", 9),
+    print_table(table, [("contact_scale", "asked", 7, "g"), ("achieved_scale", "sent", 7, ".2f"), ("collectors", "team", 6),
+                        ("contacts", "contacts", 10), ("replies", "replies", 9),
                         ("offered_minutes_per_day", "offered/day", 13, ",.0f"), ("capacity_minutes_per_day", "capacity/day", 14, ",.0f"),
                         ("utilization", "util", 8, ".3f"), ("backlog_end", "backlog", 9, ".1f"), ("query_wait_days", "wait d", 8, ".2f"),
                         ("query_sla_attainment", "SLA", 7, ".3f"), ("dso", "DSO", 8, ".1f"), ("past_due_amount", "past due", 12),
                         ("net_cost", "net cost", 12), ("within_capacity", "within", 8)])
-    saturation = answer["saturation_scale"]
+    print("\nwhere the work goes (per level, over the measured period: offered / done / left undone)")
+    work = table.copy()
+    for kind, label in (("query", "queries"), ("dispute", "disputes"), ("promise_followup", "follow-ups"), ("call", "calls")):
+        work[label] = [f"{o:,.0f} / {d:,.0f} / {u:,.0f}" for o, d, u in zip(work[f"offered_{kind}"], work[f"done_{kind}"], work[f"undone_{kind}"])]
+    for key, label in (("dso", "DSO vs today"), ("past_due_amount", "past due vs today")):
+        work[label] = [f"{format_number(d)} [{format_number(lo)}, {format_number(hi)}]"
+                       for d, lo, hi in zip(work[f"{key}_diff"], work[f"{key}_diff_ci_low"], work[f"{key}_diff_ci_high"])]
+    print_table(work, [("contact_scale", "asked", 7, "g"), ("collectors", "team", 6), ("queries", "queries", 22), ("disputes", "disputes", 20),
+                       ("follow-ups", "follow-ups", 20), ("calls", "calls", 24), ("DSO vs today", "DSO vs today (paired 95% CI)", 32),
+                       ("past due vs today", "past due vs today", 36)])
+    for row in table.to_dict(orient="records"):
+        if row["extra_work_went"] != "today's plan":
+            print(f"  scale {row['contact_scale']:g}, {plural(int(row['collectors']), 'collector')}: {row['extra_work_went']}")
+    short = table[table["achieved_scale"] < 0.8 * table["requested_scale"]]
+    if len(short):
+        worst = short.loc[(short["achieved_scale"] / short["requested_scale"]).idxmin()]
+        reasons = {reason: worst[f"not_sent_{reason}"] for reason in ("contact_cap", "paused", "awaiting_collector")}
+        top = max(reasons, key=reasons.get)
+        print(f"arsim: warning: the plan delivers much less than it asks: scale {worst['requested_scale']:g} sends {worst['achieved_scale']:.2f}x "
+              f"today's contacts with {plural(int(worst['collectors']), 'collector')}; most contacts not sent were {top.replace('_', ' ')} "
+              f"({reasons[top]:,.0f})", file=sys.stderr)
     reference = answer["reference_collectors"]
-    if saturation is None:
-        print(f"saturation point ({plural(reference, 'collector')}): none: the smallest scale is already over capacity")
-    elif saturation >= table["contact_scale"].max():
-        print(f"saturation point ({plural(reference, 'collector')}): beyond the range: within capacity up to the largest scale, {saturation:g}")
+    print(f"\nsaturation point ({plural(reference, 'collector')}): {answer['saturation']}")
+    if answer["capacity_trap"]:
+        trapped = ", ".join(f"scale {t['contact_scale']:g} with {plural(t['collectors'], 'collector')}" for t in answer["capacity_trap"])
+        print(f"capacity trap: more contacts make DSO or past-due receivables significantly worse at {trapped}")
     else:
-        print(f"saturation point ({plural(reference, 'collector')}): scale {saturation:g}")
+        print("capacity trap: none (no level with more contacts than today has significantly worse DSO or past-due receivables)")
     for key, label in (("best_dso", "DSO"), ("best_net_cost", "net cost")):
         best = answer[key]
         print(f"best scale for {label} ({plural(reference, 'collector')}): {best['scale']:g} ({format_number(best['mean'])}, "
@@ -253,9 +275,9 @@ def cmd_capacity(args: argparse.Namespace) -> int:
               f"{format_number(best['diff'])}, paired 95% CI [{format_number(best['diff_ci_low'])}, {format_number(best['diff_ci_high'])}])")
     team = answer["smallest_team"]
     if teams is not None and len(teams) > 1:
-        largest = table["contact_scale"].max()
-        by_team = [f"{plural(int(size), 'collector')}: " + ("none" if value is None else f"beyond {value:g}" if value >= largest else f"{value:g}")
-                   for size, value in answer["saturation_by_collectors"].items()]
+        from arsim.analysis.capacity import saturation_text
+
+        by_team = [f"{plural(int(size), 'collector')}: {saturation_text(part)}" for size, part in table.groupby("collectors")]
         print("saturation point by team size: " + "; ".join(by_team))
         print(f"smallest team within capacity at scale {team['contact_scale']:g}: "
               + (plural(team["collectors"], "collector") if team["collectors"] is not None else "none in the range"))

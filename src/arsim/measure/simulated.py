@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from arsim.measure.balances import Movements, month_starts, portfolio_kpis
+from arsim.measure.contacts import CONTACT_DELIVERY_KEYS, contact_delivery
 from arsim.measure.formulas import safe_ratio
 from arsim.scenario.schema import Scenario
 
@@ -28,7 +29,7 @@ KPI_KEYS: tuple[str, ...] = (
     "penalty_income", "financing_cost", "collector_cost", "contact_cost", "bad_debt_amount", "lost_margin",
     "net_cost", "sales", "collected", "ar_end", "average_ar", "queries_opened", "queries_answered",
     "disputes_opened", "disputes_resolved", "credit_notes", "orders_refused", "discount_uptake",
-    "aging_current", "aging_1-30", "aging_31-60", "aging_61-90", "aging_91+",
+    "aging_current", "aging_1-30", "aging_31-60", "aging_61-90", "aging_91+", *CONTACT_DELIVERY_KEYS,
 )
 """Every KPI a simulation run reports, in report order."""
 
@@ -376,6 +377,7 @@ def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: in
         "orders_refused": float(len(refused)),
         "discount_uptake": safe_ratio(float(prepared.discounted[invoices_in].sum()), invoice_count),
     })
+    result.update(contact_delivery(frames, start=start, end=end))
     return {key: result[key] for key in KPI_KEYS}
 
 

@@ -36,7 +36,7 @@ MAX_CONTACT_VOLUME = 4.0
 """Dunning channels. Email and letter are automated; a call takes a collector's time; agency hands over."""
 
 
-WorklistRule = Literal["task_type", "fifo", "amount_at_risk", "days_past_due"]
+WorklistRule = Literal["task_type", "fifo", "amount_at_risk", "days_past_due", "predicted_risk"]
 """Names of the worklist orders; `arsim.policy.WORKLIST_RULES` gives each its sort key."""
 
 
@@ -449,7 +449,20 @@ class Dunning(_Frozen):
         default_factory=dict,
         description="Cadence per segment name, replacing the default for that segment (one step per day).",
     )
-    min_days_between_contacts: NonNegative = Field(3.0, description="A step is skipped if the customer was contacted fewer days ago (contact cap).")
+    min_days_between_contacts: NonNegative = Field(
+        3.0,
+        description="Contact cap: a step waits until this many days after the customer's last contact on a channel at least as strong "
+        "(email < letter < call < agency); it is deferred, never dropped, and a weaker contact never holds back a stronger one.",
+    )
+    min_days_by_channel: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="Contact cap per channel, replacing min_days_between_contacts for steps of that channel (e.g. {call: 7}).",
+    )
+    pause_while_open: bool = Field(
+        True,
+        description="Dunning pauses on an invoice while a query or dispute on it is open (an ERP dunning block) and resumes with the "
+        "step that was due once it is answered or resolved.",
+    )
     enabled: bool = Field(True, description="Switch all dunning off (for validation and baselines).")
     volume: dict[str, Annotated[Float, Field(ge=0.0, le=MAX_CONTACT_VOLUME)]] = Field(
         default_factory=dict,
@@ -463,6 +476,16 @@ class Dunning(_Frozen):
     def _volume_channels(cls, value: dict[str, float]) -> dict[str, float]:
         _known_channels(value)
         return value
+
+    @field_validator("min_days_by_channel")
+    @classmethod
+    def _cap_channels(cls, value: dict[str, float]) -> dict[str, float]:
+        _known_channels(value)
+        return value
+
+    def cap_days(self, channel: str) -> float:
+        """The contact cap that applies to a step on this channel."""
+        return self.min_days_by_channel.get(channel, self.min_days_between_contacts)
 
 
 
@@ -518,7 +541,12 @@ class Policy(_Frozen):
     discount: Discount = Field(default_factory=Discount, description="Early-payment discount.")
     penalty: Penalty = Field(default_factory=Penalty, description="Late-payment penalty.")
     dunning: Dunning = Field(default_factory=Dunning, description="Dunning cadence and contact cap.")
-    worklist_rule: WorklistRule = Field("task_type", description="Order of the collectors' worklist: task_type, fifo, amount_at_risk, days_past_due.")
+    worklist_rule: WorklistRule = Field(
+        "task_type",
+        description="Order of the collectors' worklist: task_type (queries, disputes, follow-ups, then calls), fifo, amount_at_risk "
+        "(largest open amount first), days_past_due (oldest due first), predicted_risk (largest expected amount-days late from the "
+        "customer's payment history so far in the run and its open past-due amount).",
+    )
     write_off_days_past_due: Positive = Field(180.0, description="Unpaid invoices are written off this many days past due.")
     payment_plan: PaymentPlan = Field(default_factory=PaymentPlan, description="Instalment plans.")
 
@@ -656,7 +684,7 @@ def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
 
 def _is_open_mapping(parent: list[str]) -> bool:
     """Fields whose keys are user-chosen names (segments, channels) may gain new keys."""
-    return bool(parent) and parent[-1] in {"by_segment", "limit_by_segment", "channels", "contact_cost", "volume"}
+    return bool(parent) and parent[-1] in {"by_segment", "limit_by_segment", "channels", "contact_cost", "volume", "min_days_by_channel"}
 
 
 def _list_index(items: list, key: str) -> int | None:

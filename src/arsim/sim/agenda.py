@@ -20,15 +20,18 @@ from simpy.events import Timeout
 class DayAgenda:
     """Per-day lists of invoice wake-ups and calls, run by one SimPy timeout a day, in a fixed order.
 
-    ``wake(invoice, day)`` handles an invoice whose wake-up is due; ``orders(day)`` handles the day's orders
-    and returns how many it processed. Counters: ``events`` (model events processed one by one: calls,
+    ``wake(invoice, day)`` handles an invoice whose wake-up is due; ``steps(day)`` then sends the dunning
+    steps the wake-ups found due, in an order of its own, and returns how many it looked at; ``orders(day)``
+    handles the day's orders and returns how many it processed. Counters: ``events`` (model events processed one by one: calls,
     wake-ups, orders, timed callbacks) and ``simpy_events`` (SimPy timeouts, the daily ticks included).
     """
 
-    def __init__(self, env: simpy.Environment, *, total_days: int, wake: Callable[[Any, int], None], orders: Callable[[int], int]) -> None:
+    def __init__(self, env: simpy.Environment, *, total_days: int, wake: Callable[[Any, int], None], steps: Callable[[int], int],
+                 orders: Callable[[int], int]) -> None:
         self.env = env
         self.total_days = total_days
         self.wake_invoice = wake
+        self.send_steps = steps
         self.run_orders = orders
         # A day's lists are dropped once the day has run (set to None); nothing is scheduled on or after total_days.
         self.wakes: list[list[Any] | None] = [[] for _ in range(total_days)]
@@ -66,7 +69,8 @@ class DayAgenda:
         callback(value)
 
     def _tick(self, event: simpy.Event) -> None:
-        """Run one day's agenda: calls and invoice wake-ups, then the day's orders, then whatever those added.
+        """Run one day's agenda: calls and invoice wake-ups, the dunning steps they found due, then the day's
+        orders, then whatever those added.
 
         Handlers may add to today's lists while they run (a same-day follow-up runs today), so each list is
         walked by index until nothing is left. Payments come before orders, as cash is applied before the
@@ -91,6 +95,8 @@ class DayAgenda:
                 continue
             if called < len(calls):
                 continue
+            if self.send_steps(day):
+                continue  # sending may have added calls or wake-ups for today
             if orders_done:
                 break
             orders = self.run_orders(day)

@@ -21,12 +21,19 @@ class Task:
 
 
 class CollectorTeam:
-    """Collectors working a shared prioritised worklist within their shifts (preemptive-resume at shift end)."""
+    """Collectors working a shared prioritised worklist within their shifts (preemptive-resume at shift end).
 
-    def __init__(self, model: Any, *, collectors: int, calendar: ShiftCalendar, key: Callable) -> None:
+    With a rule whose priorities change while tasks wait (amount still open, payment history), the task
+    taken is the best by its priority at that moment: each waiting task is keyed again once a day, and the
+    top task again when it is taken.
+    """
+
+    def __init__(self, model: Any, *, collectors: int, calendar: ShiftCalendar, key: Callable[[Task], tuple], changing: bool = False) -> None:
         self.model = model
         self.calendar = calendar
-        self.key = key
+        self.key = key  # task -> sort key, from what is known at the moment it is called
+        self.changing = changing  # keys change while tasks wait: evaluate them again when a task is taken
+        self.keyed_day = -1  # with changing keys, the day all waiting tasks were last keyed again
         self.idle: list[int] = list(range(collectors - 1, -1, -1))  # a stack: collector 0 is taken first
         self.worklist: list[tuple] = []
         self.sequence = 0
@@ -35,10 +42,8 @@ class CollectorTeam:
         self.done_sink = model.recorder.sink(rec.TaskDone)
 
     def add(self, task: Task) -> None:
-        inv = task.invoice
         self.sequence += 1
-        entry = (self.key(task.rank, task.created, inv.open_amount, inv.due_day), self.sequence, task)
-        heapq.heappush(self.worklist, entry)
+        heapq.heappush(self.worklist, (self.key(task), self.sequence, task))
         if self.idle:
             self._dispatch()
 
@@ -51,12 +56,32 @@ class CollectorTeam:
             self.shift_wake_pending = True
             self.model.at(self.calendar.next_start(now), self._shift_started, None)
             return
+        if self.changing:
+            self._key_again(now)
         while self.idle and self.worklist:
-            task = heapq.heappop(self.worklist)[2]
+            task = self._take() if self.changing else heapq.heappop(self.worklist)[2]
             if task.invoice.closed:
                 self.done_sink.append((now, task.task_id, False))  # rec.TaskDone
                 continue
             self._work(self.idle.pop(), task, now, end)
+
+    def _key_again(self, now: float) -> None:
+        """Once a day, key every waiting task again, so a task whose priority rose while it waited moves up."""
+        day = int(now)
+        if day > self.keyed_day:
+            self.keyed_day = day
+            self.worklist = [(self.key(task), sequence, task) for _, sequence, task in self.worklist]
+            heapq.heapify(self.worklist)
+
+    def _take(self) -> Task:
+        """The task with the best key as of now: a task whose key got worse since it was keyed goes back in line."""
+        worklist = self.worklist
+        while True:
+            key, sequence, task = heapq.heappop(worklist)
+            current = self.key(task)
+            if current <= key or not worklist or current <= worklist[0][0]:
+                return task
+            heapq.heappush(worklist, (current, sequence, task))
 
     def _shift_started(self, value: Any) -> None:
         self.shift_wake_pending = False

@@ -58,6 +58,8 @@ from arsim.sim.behaviour import (
 from arsim.sim.calendar import INF, TIME_EPS, ShiftCalendar, days_back, days_forward
 from arsim.sim.collectors import CollectorTeam, Task
 from arsim.sim.rules import (
+    CHANGING_WORKLIST_RULES,
+    CHANNEL_STRENGTH,
     TASK_KINDS,
     credit_hold_cutoff,
     credit_limit,
@@ -65,6 +67,7 @@ from arsim.sim.rules import (
     order_fits_limit,
     penalty_charge,
     planned_contacts,
+    predicted_days_late,
     worklist_key,
 )
 
@@ -97,7 +100,7 @@ class _Invoice:
     __slots__ = (
         "index", "customer", "segment", "amount", "open_amount", "due_day", "decision_day",
         "release_day", "pay_day", "holds", "dispute_open", "closed", "next_step", "next_step_day", "contacts",
-        "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid",
+        "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid", "waiting", "call_pending",
     )
 
 
@@ -113,7 +116,7 @@ class _Model:
         self.env = simpy.Environment()
         self.recorder = rec.Recorder()
         self.total_days = book.total_days
-        self.agenda = DayAgenda(self.env, total_days=book.total_days, wake=self._wake, orders=self._orders)
+        self.agenda = DayAgenda(self.env, total_days=book.total_days, wake=self._wake, steps=self._send_due_steps, orders=self._orders)
         self.at = self.agenda.at  # bound once: the hot path calls it for every timed event
         policy = scenario.policy
         self.policy = policy
@@ -151,7 +154,10 @@ class _Model:
         n_customers = len(self.cust_segment)
         self.open_amount = [0.0] * n_customers
         self.open_invoices: list[dict[int, _Invoice]] = [{} for _ in range(n_customers)]
-        self.last_contact = [-INF] * n_customers
+        # The customer's last contact on a channel at least as strong as each channel strength (email .. agency).
+        self.last_contact = [[-INF] * len(CHANNEL_STRENGTH) for _ in range(n_customers)]
+        self.due_steps: list[tuple[int, int, _Invoice]] = []  # today's due dunning steps, sent strongest first
+        self.due_sequence = 0
 
         orders = book.orders
         self.order_customer = orders.customer.tolist()
@@ -163,20 +169,40 @@ class _Model:
         self.order_deduction = orders.deduction_share.tolist()
         self.next_order = 0
         self.write_off_days = policy.write_off_days_past_due
-        self.min_days_between_contacts = policy.dunning.min_days_between_contacts
+        self.pause_while_open = policy.dunning.pause_while_open
         self.offers_discount = policy.discount.percent > 0
         self.charges_penalty = policy.penalty.interest_percent_per_month > 0 or policy.penalty.fee > 0
         self.offers_plans = policy.payment_plan.enabled
         self._plan_first_days(book, scenario)
 
         calendar = ShiftCalendar(scenario.team, start_weekday=self.start_weekday)
-        self.team = CollectorTeam(self, collectors=self.collectors, calendar=calendar, key=worklist_key(policy.worklist_rule))
+        # What a collector's system knows of each customer's payments so far: invoices paid, paid late, days late.
+        self.history_paid = [0] * n_customers
+        self.history_late = [0] * n_customers
+        self.history_days_late = [0.0] * n_customers
+        rule = worklist_key(policy.worklist_rule)
+        uses_history = policy.worklist_rule == "predicted_risk"
+
+        def task_key(task: Task) -> tuple:
+            inv = task.invoice
+            if not uses_history:
+                return rule(task.rank, task.created, inv.open_amount, inv.due_day, 0.0)
+            c = inv.customer
+            late = predicted_days_late(invoices_paid=self.history_paid[c], invoices_paid_late=self.history_late[c],
+                                       days_late_total=self.history_days_late[c])
+            now = self.env.now
+            past_due = sum(other.open_amount for other in self.open_invoices[c].values() if other.due_day < now and other is not inv)
+            return rule(task.rank, task.created, inv.open_amount + past_due, inv.due_day, late)
+
+        self.team = CollectorTeam(self, collectors=self.collectors, calendar=calendar, key=task_key,
+                                  changing=policy.worklist_rule in CHANGING_WORKLIST_RULES)
         self.task_ids = 0
         self.query_ids = 0
         self.dispute_ids = 0
         sink = self.recorder.sink
         self.refusals, self.payments = sink(rec.OrderRefused), sink(rec.Payment)
         self.write_offs, self.contacts, self.skips = sink(rec.WriteOff), sink(rec.Contact), sink(rec.ContactSkipped)
+        self.deferrals = sink(rec.ContactDeferred)
         self.queries_raised, self.queries_answered = sink(rec.QueryRaised), sink(rec.QueryAnswered)
         self.disputes_opened, self.disputes_resolved = sink(rec.DisputeOpened), sink(rec.DisputeResolved)
         self.promises, self.plans, self.tasks_created = sink(rec.PromiseMade), sink(rec.PlanAgreed), sink(rec.TaskCreated)
@@ -323,6 +349,8 @@ class _Model:
         inv.deduction_share = self.order_deduction[index]
         inv.on_plan = False
         inv.discount_paid = False
+        inv.waiting = None
+        inv.call_pending = False
         inv.write_off_day = due + self.write_off_days
         inv.decision_day = self.first_decision[index]
         inv.pay_day = self.first_pay_day[index]
@@ -373,10 +401,14 @@ class _Model:
     def _timed_wake(self, value: Any) -> None:
         inv, when = value
         if inv.wake_at == when and not inv.closed:
-            self._wake(inv, self.env.now)
+            self._wake(inv, self.env.now, on_agenda=False)
 
-    def _wake(self, inv: _Invoice, now: float) -> None:
-        """The invoice's wake-up: pay, write off, or take the next dunning step, whichever is due."""
+    def _wake(self, inv: _Invoice, now: float, on_agenda: bool = True) -> None:
+        """The invoice's wake-up: pay, write off, or take the next dunning step, whichever is due.
+
+        On the day agenda a due step waits for the end of the day's wake-ups, so that the day's contacts go
+        out strongest channel first (see `_send_due_steps`).
+        """
         inv.wake_at = INF  # this wake-up is used up
         due_by = now + TIME_EPS
         if inv.pay_day <= due_by and inv.holds == 0:
@@ -386,8 +418,32 @@ class _Model:
             self._close(inv, now, write_off="bad_debt")
             return
         if inv.next_step_day <= due_by:
+            if on_agenda:
+                self.due_sequence += 1
+                self.due_steps.append((-self.cadences[inv.segment][inv.next_step].strength, self.due_sequence, inv))
+                return  # _send_due_steps plans the next wake-up
             self._step(inv, now)
         self._plan_wake(inv)
+
+    def _send_due_steps(self, day: int) -> int:
+        """Send the day's due dunning steps, strongest channel first (a call before a letter before an email).
+
+        Returns how many steps were looked at (0 when none were due), so the agenda knows whether sending
+        them added work for the same day.
+        """
+        due = self.due_steps
+        if not due:
+            return 0
+        self.due_steps = []
+        due.sort()
+        due_by = day + TIME_EPS
+        for _, _, inv in due:
+            if inv.closed:
+                continue
+            if inv.next_step_day <= due_by and inv.wake_at == INF:  # not moved meanwhile (a release planned a new wake-up)
+                self._step(inv, day)
+            self._plan_wake(inv)
+        return len(due)
 
     def _set_decision(self, inv: _Invoice, day: float) -> None:
         """The customer now means to pay by ``day`` (if earlier than planned and before any default)."""
@@ -415,6 +471,12 @@ class _Model:
         if days_late > 0 and self.charges_penalty:
             penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share
         closes = not short
+        if closes:
+            customer = inv.customer
+            self.history_paid[customer] += 1
+            if days_late > 0:
+                self.history_late[customer] += 1
+                self.history_days_late[customer] += days_late
         self.payments.append((day, inv.customer, inv.index, settled - discount, discount, penalty, closes, kind))  # rec.Payment
         if short:
             self._reduce(inv, settled)
@@ -428,11 +490,22 @@ class _Model:
         self.open_amount[inv.customer] -= amount
 
     def _finish(self, inv: _Invoice) -> None:
+        if inv.waiting is not None or inv.call_pending:
+            self._skipped(inv)
         inv.closed = True
         if inv.open_amount != 0.0:  # float remainder of partial settlements
             self.open_amount[inv.customer] -= inv.open_amount
             inv.open_amount = 0.0
         del self.open_invoices[inv.customer][inv.index]
+
+    def _skipped(self, inv: _Invoice) -> None:
+        """The invoice closed while a planned contact still waited: record it as not made, and why."""
+        now = self.env.now
+        if inv.call_pending:
+            self.skips.append((now, inv.customer, inv.index, "call", "awaiting_collector"))  # rec.ContactSkipped
+        if inv.waiting is not None:
+            channel = self.cadences[inv.segment][inv.next_step].channel
+            self.skips.append((now, inv.customer, inv.index, channel, inv.waiting))  # rec.ContactSkipped
 
     def _close(self, inv: _Invoice, now: float, *, write_off: str) -> None:
         self.write_offs.append(rec.WriteOff(int(round(now)), inv.customer, inv.index, inv.open_amount, write_off))
@@ -442,36 +515,67 @@ class _Model:
     # --- dunning
 
     def _step(self, inv: _Invoice, now: float) -> None:
+        """Take the invoice's due dunning step: send it, or defer it (never drop it) while it may not go yet.
+
+        A step waits while a query or dispute on the invoice is open (when the policy pauses dunning then),
+        and until the contact cap allows it; the steps after it wait behind it. A step the volume draw
+        leaves out of this invoice's plan is passed over.
+        """
         planned = self.cadences[inv.segment][inv.next_step]
-        channel = planned.channel
+        row = None
+        if planned.send_probability < 1.0:
+            row = self.book.responses[planned.slot][inv.index].tolist()
+            if row[R_SEND] >= planned.send_probability:
+                self._advance(inv, planned)
+                return  # this contact is not in the plan for this invoice
+        if inv.holds and self.pause_while_open:
+            if inv.waiting != "paused":
+                self.deferrals.append((now, inv.customer, inv.index, planned.channel, "paused", INF))  # rec.ContactDeferred
+            inv.waiting = "paused"
+            inv.next_step_day = INF  # _release resumes it
+            return
+        last = self.last_contact[inv.customer]
+        allowed = last[planned.strength] + planned.cap_days
+        if now < allowed - TIME_EPS:
+            day = math.ceil(allowed - TIME_EPS)
+            day += self.forward[(self.start_weekday + day) % 7]
+            if planned.following >= 0:
+                raw = inv.due_day + planned.following_day
+                if raw + self.forward[(self.start_weekday + raw) % 7] <= day:
+                    # The next step falls due first: it overtakes this one, as a dunning level moves on by its
+                    # own calendar; a reminder held back by the cap never holds back the escalation behind it.
+                    self.skips.append((now, inv.customer, inv.index, planned.channel, "overtaken"))  # rec.ContactSkipped
+                    inv.waiting = None
+                    self._advance(inv, planned)
+                    return
+            inv.waiting = "contact_cap"
+            inv.next_step_day = day
+            self.deferrals.append((now, inv.customer, inv.index, planned.channel, "contact_cap", day))  # rec.ContactDeferred
+            return
+        inv.waiting = None
+        self._advance(inv, planned)
+        for strength in range(planned.strength + 1):
+            last[strength] = now
+        if row is None:
+            row = self.book.responses[planned.slot][inv.index].tolist()
+        if planned.channel == "call":
+            inv.call_pending = True
+            minutes = self.call_minutes(row[R_CALL_MINUTES])
+            self._task("call", inv, now, minutes, self._call_done, (planned, row))
+            return
+        self._contact(inv, planned, now, row)
+
+    def _advance(self, inv: _Invoice, planned: _Planned) -> None:
+        """Move the invoice on to the step after ``planned`` (on its planned business day, or never)."""
         if planned.following >= 0:
             inv.next_step = planned.following
             raw = inv.due_day + planned.following_day
             inv.next_step_day = raw + self.forward[(self.start_weekday + raw) % 7]
         else:
             inv.next_step_day = INF
-        row = None
-        if planned.send_probability < 1.0:
-            row = self.book.responses[planned.slot][inv.index].tolist()
-            if row[R_SEND] >= planned.send_probability:
-                return  # this contact is not in the plan for this invoice
-        customer = inv.customer
-        if inv.dispute_open:
-            self.skips.append((now, customer, inv.index, channel, "disputed"))  # rec.ContactSkipped
-            return
-        if now - self.last_contact[customer] < self.min_days_between_contacts:
-            self.skips.append((now, customer, inv.index, channel, "contact_cap"))  # rec.ContactSkipped
-            return
-        self.last_contact[customer] = now
-        if row is None:
-            row = self.book.responses[planned.slot][inv.index].tolist()
-        if channel == "call":
-            minutes = self.call_minutes(row[R_CALL_MINUTES])
-            self._task("call", inv, now, minutes, self._call_done, (planned, row))
-            return
-        self._contact(inv, planned, now, row)
 
     def _call_done(self, task: Task, now: float) -> None:
+        task.invoice.call_pending = False
         planned, row = task.payload
         self._contact(task.invoice, planned, now, row)
         if not task.invoice.closed:
@@ -634,6 +738,9 @@ class _Model:
         inv.holds -= 1
         if inv.closed:
             return
+        if inv.holds == 0 and inv.waiting == "paused":  # dunning resumes with the step that was due
+            day = math.ceil(now - TIME_EPS)
+            inv.next_step_day = day + self.forward[(self.start_weekday + day) % 7]
         resume = now + self.resume_days[inv.segment](u_resume)
         if resume > inv.release_day:
             inv.release_day = resume
@@ -650,6 +757,8 @@ class _Planned(NamedTuple):
 
     day: int  # days from the due date
     channel: str
+    strength: int  # rules.CHANNEL_STRENGTH of the channel
+    cap_days: float  # the contact cap for this channel
     step: int
     slot: int  # response slot (behaviour.contact_slot)
     send_probability: float
@@ -678,7 +787,8 @@ def cadences(scenario: Scenario) -> list[list[_Planned]]:
             query, promise = response.query_probability, response.promise_probability
             room = 1.0 - query - promise  # a dispute takes at most what is left
             plan.append(_Planned(
-                c.day, c.channel, c.step, contact_slot(c.step, c.repeat), c.send_probability, response.reach_probability,
+                c.day, c.channel, CHANNEL_STRENGTH[c.channel], dunning.cap_days(c.channel), c.step, contact_slot(c.step, c.repeat),
+                c.send_probability, response.reach_probability,
                 query, query + promise, query + promise + min(response.dispute_probability, room),
                 query + promise + min(response.dispute_probability * multiplier, room), uplift_exposure(response.pay_probability),
                 following, planned[following].day if following >= 0 else 0,

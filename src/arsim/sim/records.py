@@ -77,7 +77,18 @@ class ContactSkipped(NamedTuple):
     customer_id: int
     invoice_id: int
     channel: str
-    reason: str  # contact_cap | disputed | cancelled
+    reason: str  # contact_cap | paused | awaiting_collector: what the step was waiting for when its invoice closed; overtaken
+
+
+class ContactDeferred(NamedTuple):
+    """A due dunning step was held back: by the contact cap (until the day it allows) or by an open query or dispute."""
+
+    time: float
+    customer_id: int
+    invoice_id: int
+    channel: str
+    reason: str  # contact_cap | paused
+    until: float  # the day it may go (infinity while paused: it resumes when the query or dispute ends)
 
 
 class QueryRaised(NamedTuple):
@@ -163,7 +174,7 @@ class Work(NamedTuple):
 
 
 RECORD_TYPES: tuple[type, ...] = (
-    InvoiceIssued, OrderRefused, Payment, WriteOff, Contact, ContactSkipped, QueryRaised, QueryAnswered,
+    InvoiceIssued, OrderRefused, Payment, WriteOff, Contact, ContactSkipped, ContactDeferred, QueryRaised, QueryAnswered,
     DisputeOpened, DisputeResolved, PromiseMade, PlanAgreed, TaskCreated, TaskDone, Work,
 )
 

@@ -13,29 +13,42 @@ from typing import NamedTuple
 
 from arsim.scenario.schema import Credit, Discount, DunningStep, Penalty, WorklistRule
 
+CHANNEL_STRENGTH: dict[str, int] = {"email": 0, "letter": 1, "call": 2, "agency": 3}
+"""How strong a dunning channel is. The contact cap measures from the last contact on a channel at least as
+strong, so an email never holds back a call; and when contacts fall due on one day, stronger ones go first."""
+
+SKIP_REASONS: tuple[str, ...] = ("contact_cap", "paused", "awaiting_collector", "overtaken")
+"""Why a planned contact was never made: its invoice closed while the step waited for the contact cap, for
+an open query or dispute to end (dunning pause), or, for a call, for a collector; or the cap would have held
+it past the day the invoice's next step falls due, and the next step took its place (overtaken)."""
+
 TASK_KINDS: tuple[str, ...] = ("query", "dispute", "promise_followup", "call")
 """Collector task kinds, in the order the `task_type` worklist rule serves them: a waiting customer's
 question first (it holds payment), then disputes, then broken promises, then outbound calls."""
 
-WorklistKey = Callable[[int, float, float, int], tuple]
-"""(kind_rank, created_day, amount_at_risk, due_day) -> sort key; smaller keys are worked first."""
+WorklistKey = Callable[[int, float, float, int, float], tuple]
+"""(kind_rank, created_day, amount_at_risk, due_day, predicted_days_late) -> sort key; smaller keys are worked first."""
 
 
-def _by_task_type(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+def _by_task_type(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int, predicted_days_late: float) -> tuple:
     return (kind_rank, created_day)
 
 
-def _fifo(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+def _fifo(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int, predicted_days_late: float) -> tuple:
     return (created_day,)
 
 
-def _by_amount_at_risk(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+def _by_amount_at_risk(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int, predicted_days_late: float) -> tuple:
     return (-amount_at_risk, created_day)
 
 
-def _by_days_past_due(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int) -> tuple:
+def _by_days_past_due(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int, predicted_days_late: float) -> tuple:
     # The earliest due date is the most days past due on any given day, so the key need not change daily.
     return (due_day, created_day)
+
+
+def _by_predicted_risk(kind_rank: int, created_day: float, amount_at_risk: float, due_day: int, predicted_days_late: float) -> tuple:
+    return (-amount_at_risk * predicted_days_late, created_day)
 
 
 WORKLIST_RULES: dict[str, WorklistKey] = {
@@ -43,12 +56,29 @@ WORKLIST_RULES: dict[str, WorklistKey] = {
     "fifo": _fifo,
     "amount_at_risk": _by_amount_at_risk,
     "days_past_due": _by_days_past_due,
+    "predicted_risk": _by_predicted_risk,
 }
+
+CHANGING_WORKLIST_RULES: frozenset[str] = frozenset({"amount_at_risk", "predicted_risk"})
+"""Rules whose keys change while a task waits (amounts are paid down, payment history grows): their keys are
+evaluated again when a task is taken, not frozen when it was created."""
 
 
 def worklist_key(rule: WorklistRule) -> WorklistKey:
     """The sort key of a worklist rule (names are validated when the scenario loads)."""
     return WORKLIST_RULES[rule]
+
+
+def predicted_days_late(*, invoices_paid: int, invoices_paid_late: int, days_late_total: float) -> float:
+    """Expected days late of a customer's next payment, from what a collector's system knows: its payment history.
+
+    The share paid late is smoothed towards one half, and the mean days late of its late payments towards
+    ten days (assumption: both priors are weak, worth one or two invoices), so a new customer is neither
+    safe nor alarming and a long history speaks for itself. Never the model's hidden behaviour state.
+    """
+    share_late = (invoices_paid_late + 1.0) / (invoices_paid + 2.0)
+    mean_days_late = (days_late_total + 10.0) / (invoices_paid_late + 1.0)
+    return share_late * mean_days_late
 
 
 def credit_limit(credit: Credit, *, segment: str, expected_monthly_sales: float, average_invoice_amount: float) -> float:
