@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from arsim.analysis.compare import compare
 from arsim.measure.contacts import contact_delivery
 from arsim.sim.model import simulate
 from conftest import deep_update, one_invoice_world, small_world
@@ -136,3 +138,24 @@ def test_run_says_in_one_line_when_the_plan_delivers_much_less_than_it_asks(tmp_
     assert len(lines) == 1 and "emails" in lines[0] and "min_days_by_channel" in lines[0]
     assert main(["run", smb, *small, "--out", str(tmp_path / "b")]) == 0
     assert "contact plan delivers" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_double_the_contacts_plan_needs_a_team_that_can_answer_the_replies():
+    """The worked example of docs/whatif.md in small: calls +25% and emails to about twice the contacts.
+
+    With one collector the extra replies take the time the calls needed, so calls are left undone; with three
+    the plan is delivered (about twice the emails, calls kept) and the queries are still answered in time.
+    """
+    plan = {"policy.dunning.volume": {"email": 2.5, "call": 1.25}, "policy.dunning.min_days_by_channel": {"email": 1}}
+    delivered = {}
+    for team in (1, 3):
+        today = small_world(team={"collectors": team}, run={"replications": 3})
+        result = compare(today, {"plan": today.with_overrides(plan)}, replications=3, save=False).of("plan")
+        delivered[team] = result
+        assert result.loc["contacts_email", "alternative_mean"] > 1.8 * result.loc["contacts_email", "baseline"]
+        assert result.loc["queries_opened", "diff"] > 0  # more contacts, more replies
+    short, carried = delivered[1], delivered[3]
+    assert short.loc["contacts_call", "alternative_mean"] < short.loc["contacts_call", "baseline"]  # calls crowded out by replies
+    assert carried.loc["contacts_call", "alternative_mean"] > 0.9 * carried.loc["contacts_call", "baseline"]
+    assert carried.loc["query_sla_attainment", "alternative_mean"] >= carried.loc["query_sla_attainment", "baseline"] - 0.02
