@@ -88,10 +88,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     n = result.scenario.run.replications
     print(f"{scenario.name}: {plural(n, 'replication')}, seed {result.scenario.run.seed}, "
           f"{scenario.run.horizon_days} days after {scenario.run.warmup_days} days warm-up")
-    print(f"{'KPI':<26}{'mean':>16}{'95% CI':>32}")
+    width = max(26, *(len(str(key)) + 2 for key in result.summary.index))
+    print(f"{'KPI':<{width}}{'mean':>16}{'95% CI':>32}")
     for key, row in result.summary.iterrows():
         ci = f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]" if n > 1 else ""
-        print(f"{key:<26}{format_number(row['mean']):>16}{ci:>32}")
+        print(f"{key:<{width}}{format_number(row['mean']):>16}{ci:>32}")
     print(f"results written to {folder}/")
     return 0
 
