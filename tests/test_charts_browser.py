@@ -71,7 +71,8 @@ def test_a_capacity_chart_renders_offline(tmp_path):
         "dso_ci_low": [39, 40, 42, 39, 38.5, 38.8], "dso_ci_high": [41, 42, 44, 41, 40.5, 40.8],
     })
     study = CapacityStudy(axis="contact", pins={}, sla_target=0.8, replications=3, seed=1, levels=levels, per_replication=pd.DataFrame(),
-                          reference_collectors=2, saturation_scale=1.0, saturation_by_collectors={2: 1.0, 3: 2.0}, best_dso={}, best_net_cost={},
+                          reference_collectors=2, saturation_scale=1.0, saturation="scale 1 (scale 2 is over capacity)",
+                          saturation_by_collectors={2: 1.0, 3: None}, capacity_trap=[], best_dso={}, best_net_cost={},
                           smallest_team={})
     path = save_chart(capacity_chart(study), tmp_path / "capacity.html")
     dom = _rendered_dom(path, tmp_path)
