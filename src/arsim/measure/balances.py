@@ -73,7 +73,7 @@ def portfolio_kpis(
     movements: Movements, *, start: int, end: int, start_date: pd.Timestamp, months: float | None = None,
     countback: tuple[list[float], list[float]] | None = None,
 ) -> dict[str, float]:
-    """Receivables KPIs of DOMAIN.md section 2 for the period [start, end) of a book.
+    """Receivables KPIs (docs/domain.md, KPI definitions) for the period [start, end) of a book.
 
     ``months`` is the period's N for CEI (default: its days / 30.44); ``countback`` gives the sales and days of
     the months to count back over, latest first (default: the calendar months of the period itself).

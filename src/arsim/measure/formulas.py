@@ -1,4 +1,4 @@
-"""KPI formulas as pure functions over numbers and event tables (DOMAIN.md section 2).
+"""KPI formulas as pure functions over numbers and event tables (docs/domain.md, KPI definitions).
 
 Two layers. The scalar formulas (dso, countback, cei, ...) implement the Credit Research Foundation
 definitions exactly and are tested with the published test vectors. The table functions derive balances
