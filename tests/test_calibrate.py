@@ -175,3 +175,17 @@ def test_statement_terms_put_due_dates_at_month_end_and_pay_a_statement_at_once(
     # Without statement terms due dates are invoice date + 30 as before.
     plain = simulated_invoices(small_world().with_overrides({"run.horizon_days": 120}))
     assert ((plain["due_date"] - plain["invoice_date"]).dt.days == 30).all()
+
+
+def test_parameters_at_a_bound_are_flagged_with_what_they_mean():
+    from arsim.ledger.calibrate.fit import calibration_bounds
+
+    world = small_world()
+    assert calibration_bounds(world) == []
+    data = world.model_dump(mode="json")
+    data["portfolio"]["segments"][0]["behaviour"]["customer_lateness_sigma"] = 8.0
+    data["portfolio"]["segments"][0]["behaviour"]["customer_lateness_days_effect"] = 0.05
+    flagged = calibration_bounds(validate_scenario(data, source="test"))
+    assert len(flagged) == 2
+    assert flagged[0].startswith("segment all: customer_lateness_sigma = 8 is at its upper bound (0.05..8): ")
+    assert "customer_lateness_days_effect = 0.05 is at its lower bound" in flagged[1]

@@ -317,7 +317,8 @@ def test_missing_columns_raise_even_with_drop_invalid(tmp_path):
     [
         ("0", "ledger.csv: column 'amount': 1 zero amount, row 2 (e.g. '0')"),
         ("-12.5", "ledger.csv: column 'amount': 1 negative amount, row 2 (e.g. '-12.5')"),
-        ("12,5", "ledger.csv: column 'amount': 1 non-numeric amount, row 2 (e.g. '12,5')"),
+        ("12,5,0", "ledger.csv: column 'amount': 1 non-numeric amount, row 2 (e.g. '12,5,0')"),
+        ("1.2.3", "ledger.csv: column 'amount': 1 non-numeric amount, row 2 (e.g. '1.2.3')"),
         ("", "ledger.csv: column 'amount': 1 blank value, row 2 (e.g. '')"),
     ],
 )

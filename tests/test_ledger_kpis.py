@@ -58,7 +58,7 @@ def test_cei_vector_as_a_ledger():
         ("C", "2023-04-10", "2023-05-10", 2_750, None),
         ("D", "2023-05-20", "2023-06-19", 4_550, "2023-06-19"),
     ])
-    last = ledger_kpis(book, as_of="2023-06-30", period="quarter").latest
+    last = ledger_kpis(book, as_of="2023-06-30", period="quarter", min_paid_invoices=1).latest
     assert (last["ar_beg"], last["sales"], last["ar_end"], last["ar_current_end"]) == (6_200, 10_890, 6_340, 3_590)
     assert last["cei"] == pytest.approx(55.93, abs=0.01)
     assert last["days"] == 91
@@ -82,25 +82,29 @@ def test_month_period_is_the_trailing_month_and_the_series_goes_back():
         ("A", "2024-03-10", "2024-04-09", 100, None),
     ])
     # January starts before the ledger's first date (01-10), so the series is February and March only.
-    frame = ledger_kpis(book, as_of="2024-03-31").series
+    frame = ledger_kpis(book, as_of="2024-03-31", min_paid_invoices=1).series
     assert list(frame["period_start"].dt.strftime("%Y-%m-%d")) == ["2024-02-01", "2024-03-01"]
     assert list(frame["days"]) == [29, 31]
     assert list(frame["sales"]) == [100, 100]
     assert list(frame["ar_beg"]) == [100, 100] and list(frame["ar_end"]) == [100, 100]
     assert frame["share_paid_late"].tolist() == [1.0, 0.0]  # paid 3 days late in Feb, on time in March
-    everything = ledger_kpis(book, as_of="2024-03-31", periods=3).series
+    everything = ledger_kpis(book, as_of="2024-03-31", periods=3, min_paid_invoices=1).series
     assert everything.iloc[0]["period_start"] == pd.Timestamp("2024-01-01")
     assert pd.isna(everything.iloc[0]["share_paid_late"])  # nothing paid in January
 
 
-def test_default_as_of_is_the_latest_date_in_the_ledger():
-    book = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20")])
-    assert ledger_kpis(book).to_json()["as_of"] == "2024-02-20"
+def test_default_as_of_is_the_end_of_the_last_complete_month_of_invoicing():
+    book = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20"), ("A", "2024-02-10", "2024-03-11", 100, "2099-02-20")])
+    measured = ledger_kpis(book)
+    assert measured.to_json()["as_of"] == "2024-01-31"  # February's invoicing is not complete; 2099 moves nothing
+    assert any("last complete month of invoice dates" in note for note in measured.notes)
+    alone = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20")])
+    assert ledger_kpis(alone).to_json()["as_of"] == "2024-01-10"  # no complete month: its latest invoice date
 
 
 def test_without_invoice_dates_balance_kpis_are_null_with_a_reason():
     book = ledger([("A", None, "2024-02-09", 100, "2024-02-12"), ("A", None, "2024-02-19", 100, "2024-02-19")])
-    result = ledger_kpis(book, as_of="2024-02-29").to_json()
+    result = ledger_kpis(book, as_of="2024-02-29", min_paid_invoices=1).to_json()
     kpis = result["kpis"]
     for key in ("dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover", "avg_collection_period"):
         assert kpis[key] is None, key
@@ -166,6 +170,6 @@ def test_cli_reports_bad_rows_in_one_line_and_drops_them_on_request(tmp_path, ca
     assert main(["kpis", str(path), "--json", "--drop-invalid"]) == 0
     captured = capsys.readouterr()
     assert "dropped 2 row problem(s)" in captured.err and "zero amount: 1" in captured.err
-    assert json.loads(captured.out)["kpis"]["share_paid_late"] == 1.0
+    assert json.loads(captured.out)["kpis"]["share_paid_late"] is None  # one paid invoice is too few to measure
     assert main(["kpis", str(path), "--map", "nonsense"]) == 2
     assert "--map 'nonsense'" in capsys.readouterr().err

@@ -31,15 +31,22 @@ Reading rules, chosen so that nothing is guessed silently:
 
 - Every cell is read as text and converted here, so a customer id like ``0379`` keeps its zero.
   Blank means empty, or one of NA, N/A, NaN, NaT, NULL, None (any case). Surrounding spaces are stripped.
-- CSV: plain or gzip (recognised by content, not name), UTF-8, delimiter ``,`` or ``;`` (whichever the
-  header line has more of). Amounts use ``.`` as the decimal point; ``1.234,56`` is reported as
-  non-numeric, not reinterpreted. Excel: ``.xlsx``/``.xlsm``, first sheet; cells that are already dates
-  are taken as they are.
+- CSV: plain or gzip (recognised by content, not name). Encoding: ``encoding`` if given, else UTF-8 (with or
+  without BOM), else cp1252 (Windows exports), else latin-1. Delimiter: ``delimiter`` if given, else
+  csv.Sniffer's choice among ``,`` ``;`` tab ``|``, kept only if it splits the header and the first rows
+  consistently. Quoted fields follow the CSV rules (``"Müller, Söhne"``). A column name that appears twice
+  in the header is an error naming it (either could be the one meant). Excel: ``.xlsx``/``.xlsm``, the
+  ``sheet`` given (name or 0-based index), else the first sheet whose header has the customer and amount
+  columns; cells that are already dates are taken as they are. `Ledger.read_as` says what was used, e.g.
+  ``read as cp1252, ';'-separated, decimal comma``.
+- Amounts: ``decimal`` (``.`` or ``,``) if given, else a decimal comma when some amount shows one
+  (``250,00``, ``1.234,56``, ``1 234,5``), else a decimal point. Thousands separators (``.`` or ``,``
+  whichever is not the decimal mark, space, no-break space, ``'``) are accepted in groups of three only.
 - Dates: with ``date_format`` every date column uses it. Without it, each column gets the first of
   ``%Y-%m-%d``, ``%Y-%m-%d %H:%M:%S``, ``%Y%m%d``, ``%m/%d/%Y``, ``%d/%m/%Y``, ``%d.%m.%Y`` that parses all
   its non-blank values. So a column where every value fits both month-first and day-first is read
   month-first; a single day above 12 in the first position makes it day-first. Times of day are dropped.
-- Amounts: must be numbers and non-zero. They must be positive, except on rows whose item_type contains
+- Amounts must be numbers and non-zero. They must be positive, except on rows whose item_type contains
   "credit" (any case), which may be negative: credit memos are often exported with a minus sign. Item
   types that are neither invoices nor credits (payment differences, down-payment requests, ...) are read
   like invoices; `payment_statistics` ignores them.
@@ -56,10 +63,14 @@ Bad input raises `LedgerError` with a one-line message naming the file, the colu
 affected and the first (at most 5) 1-based data row numbers, e.g.
 ``ledger.csv: column 'due_date': 3 unparseable dates, first rows 4, 9, 17 (e.g. '2018-13-01')``.
 Row-level problems: blank required values, unparseable dates, non-numeric, zero or (non-credit)
-negative amounts, paid_date before invoice_date, a repeated invoice_id, unrecognised flag or channel
+negative amounts, paid_date before invoice_date, a date more than `FAR_OUTSIDE_YEARS` (5) years outside the
+middle 80% of the ledger's dates (a typing error such as 2099), a repeated invoice_id, unrecognised flag or channel
 words. With ``drop_invalid=True`` those rows are left out instead and `load_ledger`'s ``dropped`` says how
 many rows had each problem (a row with two problems counts under both). File-level problems (missing
-required columns, a mapping that names unknown columns, an unreadable file) always raise.
+required columns, a column named twice, a mapping that names unknown columns, an unreadable file, a bad
+``date_format``, ``encoding``, ``delimiter``, ``decimal`` or ``sheet``) always raise; those about an
+argument carry it (`InputError.argument`) so the command line names its flag. A file with a header and
+no rows reads as an empty frame (the commands refuse it).
 
 A mapping renames source columns to canonical ones; `load_mapping` reads it from YAML::
 
@@ -71,8 +82,11 @@ A mapping renames source columns to canonical ones; `load_mapping` reads it from
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gzip
+import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +161,8 @@ _ELECTRONIC_WORDS = frozenset(
         "peppol",
     }
 )
+FAR_OUTSIDE_YEARS = 5
+"""A date more than this many years outside the middle 80% of a ledger's dates is reported as a typing error."""
 _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 _MAX_ROWS_LISTED = 5
 
@@ -200,6 +216,7 @@ class Ledger:
     source: Path
     invoices: pd.DataFrame
     dropped: dict[str, int]  # problem -> rows left out (empty unless drop_invalid)
+    read_as: str = ""  # how the file was read, e.g. "read as cp1252, ';'-separated, decimal comma"
 
 
 def read_ledger(
@@ -209,6 +226,10 @@ def read_ledger(
     date_format: str | None = None,
     drop_invalid: bool = False,
     terms_days: int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
     """Read one receivables export into the canonical frame (see the module docstring for all rules).
 
@@ -218,8 +239,11 @@ def read_ledger(
     date_format: strptime format for all date columns; None detects one per column.
     drop_invalid: leave out rows with row-level problems instead of raising (`load_ledger` says how many).
     terms_days: payment terms; where due_date is absent or blank it becomes invoice_date + terms_days.
+    encoding, delimiter, decimal: how a CSV is written (e.g. "cp1252", ";", ","); None detects each.
+    sheet: Excel sheet name or 0-based index; None takes the first sheet with the needed columns.
     """
-    return load_ledger(path, mapping=mapping, date_format=date_format, drop_invalid=drop_invalid, terms_days=terms_days).invoices
+    return load_ledger(path, mapping=mapping, date_format=date_format, drop_invalid=drop_invalid, terms_days=terms_days,
+                       encoding=encoding, delimiter=delimiter, decimal=decimal, sheet=sheet).invoices
 
 
 def load_ledger(
@@ -229,16 +253,27 @@ def load_ledger(
     date_format: str | None = None,
     drop_invalid: bool = False,
     terms_days: int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    sheet: str | int | None = None,
 ) -> Ledger:
-    """`read_ledger`, returning a `Ledger` that also counts the rows left out under ``drop_invalid``."""
+    """`read_ledger`, returning a `Ledger` that also counts the rows left out under ``drop_invalid``
+    and says how the file was read (``read_as``)."""
     path = Path(path)
     if isinstance(mapping, (str, Path)):
         mapping = load_mapping(mapping)
     if isinstance(mapping, LedgerMapping):
         date_format = date_format if date_format is not None else mapping.date_format
         mapping = mapping.columns
-    text, excel_dates = _read_raw(path)
-    source_of = _resolve_columns(path.name, list(text.columns), dict(mapping or {}))
+    mapping = dict(mapping or {})
+    _check_date_format(date_format)
+    if decimal is not None and decimal not in (".", ","):
+        raise LedgerError(f"expected '.' or ',', got {decimal!r}", argument="decimal")
+    source_for = {canonical: source for source, canonical in mapping.items()}
+    wanted = [source_for.get(name, name) for name in ("customer_id", "amount")]
+    text, excel_dates, dialect = _read_raw(path, encoding=encoding, delimiter=delimiter, sheet=sheet, wanted=wanted)
+    source_of = _resolve_columns(path.name, list(text.columns), mapping)
 
     can_derive_due = terms_days is not None and "invoice_date" in source_of
     required = ["customer_id", "amount"] + ([] if can_derive_due else ["due_date"])
@@ -250,8 +285,9 @@ def load_ledger(
             f"the file has columns: {', '.join(map(str, text.columns)) or '(none)'}"
         )
 
-    builder = _LedgerBuilder(path.name, text, excel_dates, source_of, date_format)
+    builder = _LedgerBuilder(path.name, text, excel_dates, source_of, date_format, decimal)
     ledger = builder.build(terms_days)
+    dialect = _Dialect(encoding=dialect.encoding, delimiter=dialect.delimiter, decimal=builder.decimal, sheet=dialect.sheet)
     problems = builder.problems
     if problems and not drop_invalid:
         raise LedgerError(problems[0].message(path.name, source_of, others=problems[1:]))
@@ -262,66 +298,190 @@ def load_ledger(
             bad_rows[problem.rows] = True
             dropped[problem.key] = dropped.get(problem.key, 0) + len(problem.rows)
         ledger = ledger.loc[~bad_rows].reset_index(drop=True)
-    return Ledger(source=path, invoices=ledger, dropped=dropped)
+    return Ledger(source=path, invoices=ledger, dropped=dropped, read_as=dialect.describe())
+
+
+def _check_date_format(date_format: str | None) -> None:
+    """A strptime format must parse a date it printed itself, so '%Q%Q' is refused before any cell is read."""
+    if date_format is None:
+        return
+    sample = dt.datetime(2024, 11, 23)
+    try:
+        parsed = pd.to_datetime(pd.Series([sample.strftime(date_format)]), format=date_format, errors="coerce").iloc[0]
+    except (ValueError, TypeError) as error:
+        raise LedgerError(f"{date_format!r} is not a date format ({_one_line(error)}); e.g. %d.%m.%Y",
+                          argument="date_format") from None
+    if pd.isna(parsed) or "%" not in date_format or parsed.year != 2024:
+        raise LedgerError(f"{date_format!r} is not a date format with day, month and year; e.g. %d.%m.%Y",
+                          argument="date_format")
 
 
 # ---------------------------------------------------------------------------------------------- reading files
 
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """The file as a frame of text cells, plus the Excel cells that were already dates (by column)."""
+@dataclass(frozen=True)
+class _Dialect:
+    """How a file was read, given or detected: said in one note line (`Ledger.read_as`)."""
+
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    decimal: str = "."
+    sheet: str | None = None  # Excel only
+
+    def describe(self) -> str:
+        separator = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}.get(self.delimiter, repr(self.delimiter))
+        decimal = "decimal comma" if self.decimal == "," else "decimal point"
+        if self.sheet is not None:
+            return f"read sheet '{self.sheet}', {decimal}"
+        return f"read as {self.encoding}, {separator}-separated, {decimal}"
+
+
+def _read_raw(path: Path, *, encoding: str | None, delimiter: str | None, sheet: str | int | None,
+              wanted: list[str]) -> tuple[pd.DataFrame, dict[str, pd.Series], _Dialect]:
+    """The file as a frame of text cells, the Excel cells that were already dates (by column), and how it was read."""
+    if path.is_dir():
+        raise LedgerError(f"{path.name}: is a directory, not a ledger file ({path})")
     if not path.is_file():
         raise LedgerError(f"{path.name}: no such file ({path})")
     if path.suffix.lower() in _EXCEL_SUFFIXES:
-        return _read_excel(path)
+        text, dates, sheet_name = _read_excel(path, sheet=sheet, wanted=wanted)
+        return text, dates, _Dialect(sheet=sheet_name)
     if path.suffix.lower() == ".xls":
         raise LedgerError(f"{path.name}: old .xls files are not supported; save it as .xlsx or CSV")
-    return _read_csv(path), {}
+    if sheet is not None:
+        raise LedgerError(f"{path.name}: sheet {sheet!r} given, but the file is not an Excel workbook", argument="sheet")
+    frame, dialect = _read_csv(path, encoding=encoding, delimiter=delimiter)
+    return frame, {}, dialect
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    with open(path, "rb") as handle:
-        is_gzip = handle.read(2) == b"\x1f\x8b"
-    opener = gzip.open if is_gzip else open
+def _decode(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
+    """The text and the name of its encoding: given, else UTF-8 (with or without BOM), else cp1252.
+
+    cp1252 is tried second because a byte sequence that is not UTF-8 is, in practice, a Windows export;
+    latin-1 (which decodes anything) is the last resort for the five bytes cp1252 leaves undefined.
+    """
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding
+        except LookupError:
+            raise LedgerError(f"unknown encoding {encoding!r}; e.g. utf-8, cp1252, latin-1", argument="encoding") from None
+        except UnicodeDecodeError as error:
+            raise LedgerError(f"{path.name}: not {encoding} text ({_one_line(error)})", argument="encoding") from error
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+    for name, label in (("utf-8", "UTF-8"), ("cp1252", "cp1252"), ("latin-1", "latin-1")):
+        try:
+            return raw.decode(name), label
+        except UnicodeDecodeError:
+            continue
+    raise LedgerError(f"{path.name}: cannot decode the text; give --encoding")  # unreachable: latin-1 decodes all bytes
+
+
+_DELIMITERS = ",;\t|"
+
+
+def _sniff_delimiter(text: str) -> str:
+    """csv.Sniffer's delimiter among , ; tab |, checked against the header and first rows.
+
+    The sniffer can be fooled by decimal commas in a ';' file, so its answer is kept only if it splits the
+    header into more than one column and most sampled rows into as many fields as the header; otherwise the
+    candidate that does so best wins.
+    """
+    lines = text.splitlines()[:50]
+    sample = "\n".join(lines)
+
+    def fit(candidate: str) -> tuple[int, int]:
+        rows = list(csv.reader(lines, delimiter=candidate))
+        if not rows or len(rows[0]) < 2:
+            return (0, 0)
+        width = len(rows[0])
+        return (sum(len(row) == width for row in rows[1:] if row), width)
+
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
-        delimiter = ";" if header.count(";") > header.count(",") else ","
-        frame = pd.read_csv(
-            path,
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            compression="gzip" if is_gzip else None,
-            encoding="utf-8-sig",
-        )
-    except UnicodeDecodeError as error:
-        raise LedgerError(f"{path.name}: not UTF-8 text ({_one_line(error)}); save it as UTF-8") from error
+        sniffed = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = None
+    scores = {candidate: fit(candidate) for candidate in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda c: scores[c])
+    if sniffed in scores and scores[sniffed][1] >= 2 and scores[sniffed][0] >= scores[best][0]:
+        return sniffed
+    return best
+
+
+def _read_csv(path: Path, *, encoding: str | None, delimiter: str | None) -> tuple[pd.DataFrame, _Dialect]:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError) as error:
+        raise LedgerError(f"{path.name}: cannot read: {_one_line(error)}") from error
+    text, encoding_name = _decode(path, raw, encoding)
+    if not text.strip():
+        raise LedgerError(f"{path.name}: the file is empty (no header line)")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\"\r\n"):
+        raise LedgerError(f"expected one character such as ';' or tab, got {delimiter!r}", argument="delimiter")
+    separator = delimiter or _sniff_delimiter(text)
+    try:
+        cells = pd.read_csv(io.StringIO(text), sep=separator, header=None, dtype=str, keep_default_na=False,
+                            na_filter=False, quotechar='"', skip_blank_lines=True)
     except pd.errors.EmptyDataError as error:
         raise LedgerError(f"{path.name}: the file is empty (no header line)") from error
-    except (pd.errors.ParserError, OSError, EOFError) as error:
-        raise LedgerError(f"{path.name}: cannot parse as CSV: {_one_line(error)}") from error
-    frame.columns = [str(name).strip() for name in frame.columns]
-    return frame
+    except pd.errors.ParserError as error:
+        raise LedgerError(f"{path.name}: cannot parse as CSV ({_one_line(error)}); give --delimiter") from error
+    names = [str(name).strip() for name in cells.iloc[0]]
+    frame = cells.iloc[1:].reset_index(drop=True)
+    frame.columns = _unique_names(path.name, names)
+    return frame, _Dialect(encoding=encoding_name, delimiter=separator)
 
 
-def _read_excel(path: Path) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """First sheet as text; date cells are also kept as dates so no format has to be guessed for them."""
+def _unique_names(file_name: str, names: list[str]) -> list[str]:
+    """The header as it is; a name given twice is refused, since either column could be the one meant."""
+    repeated = [name for position, name in enumerate(names) if name and name in names[:position]]
+    if repeated:
+        raise LedgerError(f"{file_name}: column {_quoted(sorted(set(repeated)))} appears more than once in the header; "
+                          f"rename or remove the extra one")
+    return names
+
+
+def _read_excel(path: Path, *, sheet: str | int | None, wanted: list[str]) -> tuple[pd.DataFrame, dict[str, pd.Series], str]:
+    """One sheet as text; date cells are also kept as dates so no format has to be guessed for them.
+
+    Without ``sheet`` the first sheet whose header has every wanted column (customer, amount, due date) is
+    read, else the first sheet, which then reports the missing columns.
+    """
     try:
-        cells = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
     except ImportError as error:
         raise LedgerError(f"{path.name}: reading Excel needs the 'openpyxl' package") from error
     except Exception as error:  # openpyxl raises many types for a damaged file; all mean "cannot read"
         raise LedgerError(f"{path.name}: cannot read as Excel: {_one_line(error)}") from error
-    cells.columns = [str(name).strip() for name in cells.columns]
-    text = pd.DataFrame({name: [_cell_text(v) for v in cells[name]] for name in cells.columns}, dtype=str)
+    titles = list(sheets)
+    if sheet is None:
+        chosen = next((title for title in titles if not sheets[title].empty
+                       and set(wanted) <= {str(v).strip() for v in sheets[title].iloc[0]}), titles[0])
+    elif isinstance(sheet, int) or str(sheet).strip().isdigit():
+        index = int(sheet)
+        if not 0 <= index < len(titles):
+            raise LedgerError(f"{path.name}: no sheet {index} (sheets, from 0: {_quoted(titles)})", argument="sheet")
+        chosen = titles[index]
+    elif str(sheet) in sheets:
+        chosen = str(sheet)
+    else:
+        raise LedgerError(f"{path.name}: no sheet {str(sheet)!r}; the workbook has {_quoted(titles)}", argument="sheet")
+    raw = sheets[chosen]
+    if raw.empty:
+        raise LedgerError(f"{path.name}: sheet '{chosen}' is empty (no header line)")
+    names = _unique_names(path.name, [_cell_text(v).strip() for v in raw.iloc[0]])
+    cells = raw.iloc[1:].reset_index(drop=True)
+    cells.columns = names
+    text = pd.DataFrame({name: [_cell_text(v) for v in cells[name]] for name in names}, dtype=str)
     dates: dict[str, pd.Series] = {}
-    for name in cells.columns:
+    for name in names:
         is_date = cells[name].map(lambda v: isinstance(v, dt.date))
         if is_date.any():
             dates[name] = pd.to_datetime(cells[name].where(is_date), errors="coerce").astype("datetime64[us]")
-    return text, dates
+    return text, dates, chosen
 
 
 def _cell_text(value: Any) -> str:
@@ -406,12 +566,15 @@ class _LedgerBuilder:
         excel_dates: Mapping[str, pd.Series],
         source_of: Mapping[str, str],
         date_format: str | None,
+        decimal: str | None = None,
     ) -> None:
         self.file_name = file_name
+        self.decimal = decimal or "."
         self.text = text
         self.excel_dates = excel_dates
         self.source_of = source_of
         self.date_format = date_format
+        self.given_decimal = decimal
         self.problems: list[_Problem] = []
         self.n_rows = len(text)
 
@@ -430,6 +593,7 @@ class _LedgerBuilder:
         columns["item_type"] = self._optional_text("item_type")
         self._check_amount_signs(columns["amount"], columns["item_type"])
         self._check_paid_after_invoiced(columns["paid_date"], columns["invoice_date"])
+        self._check_dates_in_range({name: columns[name] for name in DATE_COLUMNS})
         self._check_unique_ids(columns["invoice_id"])
         ledger = pd.DataFrame({name: columns[name] for name in CANONICAL_COLUMNS})
         return ledger.reset_index(drop=True)
@@ -497,7 +661,8 @@ class _LedgerBuilder:
     def _amounts(self) -> pd.Series:
         cells = self._cells("amount")
         blank = _is_blank(cells)
-        numbers = pd.to_numeric(cells.mask(blank), errors="coerce").astype("float64")
+        self.decimal = self.given_decimal or _detect_decimal(cells[~blank])
+        numbers = _parse_amounts(cells.mask(blank, ""), self.decimal).mask(blank)
         not_number = ~blank & ~np.isfinite(numbers.fillna(0.0))
         not_number |= ~blank & numbers.isna()
         self._report("amount", "blank amount", "blank value", "blank values", blank, cells)
@@ -551,10 +716,68 @@ class _LedgerBuilder:
         singular, plural = "payment before the invoice date", "payments before the invoice date"
         self._report("paid_date", "paid_date before invoice_date", singular, plural, early, shown)
 
+    def _check_dates_in_range(self, dates: Mapping[str, pd.Series]) -> None:
+        """A date years away from the bulk of the ledger's dates is a typing error (2099 for 2019), reported by row.
+
+        Left in, one paid date of 2099 would stretch every period series to 2099. The bulk is the span of the
+        middle 80% of all the ledger's dates, so a few such dates cannot widen it; old open invoices and
+        far due dates within `FAR_OUTSIDE_YEARS` of it are kept.
+        """
+        every = pd.concat([column.dropna() for column in dates.values()])
+        if every.empty:
+            return
+        values = every.to_numpy(dtype="datetime64[D]").astype(np.int64)
+        low, high = np.quantile(values, [0.1, 0.9], method="nearest")
+        margin = int(FAR_OUTSIDE_YEARS * 365.25)
+        for name, column in dates.items():
+            days = column.to_numpy(dtype="datetime64[D]")
+            valid = ~np.isnat(days)
+            numbers = np.where(valid, days.astype("datetime64[D]").astype(np.int64), low)
+            far = pd.Series(valid & ((numbers < low - margin) | (numbers > high + margin)), index=column.index)
+            shown = column.dt.strftime("%Y-%m-%d")
+            lo, hi = (np.datetime64(int(low), "D"), np.datetime64(int(high), "D"))
+            self._report(name, f"{name} far outside the ledger", f"date more than {FAR_OUTSIDE_YEARS} years outside the "
+                         f"ledger's dates ({lo}..{hi})", f"dates more than {FAR_OUTSIDE_YEARS} years outside the ledger's "
+                         f"dates ({lo}..{hi})", far, shown)
+
     def _check_unique_ids(self, ids: pd.Series) -> None:
         """A repeated id is reported on its second and later rows; the first is kept by drop_invalid."""
         repeated = ids.duplicated(keep="first")
         self._report("invoice_id", "duplicate invoice_id", "repeated invoice id", "repeated invoice ids", repeated, ids)
+
+
+_DECIMAL_COMMA_HINT = re.compile(r"[+-]?[\d .'\u00a0\u202f]*,(\d{1,2}|\d{4,})")
+
+
+def _detect_decimal(cells: pd.Series) -> str:
+    """',' when an amount shows a decimal comma, else '.'.
+
+    A comma is a decimal comma when it is the last separator and is followed by other than exactly three
+    digits (``250,00``, ``1.234,56``, ``1 234,5``), or follows a dot (``1.234,567``). ``1,234`` alone stays
+    a thousands separator: exports write cents, so a decimal comma shows up in some row.
+    """
+    values = cells.str.replace(" ", "", regex=False)
+    comma_last = values.str.fullmatch(_DECIMAL_COMMA_HINT) | values.str.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+,\d+")
+    return "," if bool(comma_last.any()) else "."
+
+
+def _parse_amounts(cells: pd.Series, decimal: str) -> pd.Series:
+    """Numbers from amount text with the given decimal mark; thousands separators (dot, comma, space, ')
+    are accepted only in groups of three, so '1,2,3' is not a number."""
+    other = "," if decimal == "." else "."
+    dec = re.escape(decimal)
+    seps = "[ ,'\u00a0\u202f]" if decimal == "." else "[ .'\u00a0\u202f]"
+    grouped = rf"[+-]?\d{{1,3}}(?:{seps}\d{{3}})+(?:{dec}\d+)?"
+    plain = rf"[+-]?\d*(?:{dec}\d+)?|[+-]?\d+{dec}?"
+    stripped = cells.str.strip()
+    shaped = stripped.str.fullmatch(grouped) | stripped.str.fullmatch(plain)
+    normal = stripped.str.replace(r"[ '\u00a0\u202f]", "", regex=True).str.replace(other, "", regex=False)
+    if decimal == ",":
+        normal = normal.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(normal.where(shaped), errors="coerce")
+    if decimal == ".":  # plain numbers pandas reads (1e3, .5) as before
+        numbers = numbers.fillna(pd.to_numeric(stripped.where(~shaped), errors="coerce"))
+    return numbers.astype("float64")
 
 
 def _is_blank(cells: pd.Series) -> pd.Series:

@@ -6,6 +6,11 @@ series). It converts dates to day numbers and invoices to `arsim.kpis.Movements`
 settlement of its full amount on its paid_date), then calls the formulas of `arsim.kpis`, so a ledger and a
 simulation are never measured by two different pieces of code.
 
+As of. ``as_of`` is a day D (default: the end of the last complete month of invoicing, `default_as_of`).
+An invoice is open if issued on or before D and not closed by the end of D; days past due = D - due
+date, so an invoice due on D is current; aging buckets current (<= 0), 1-30, 31-60, 61-90, 91+ include
+both ends. Balances are taken after D's movements, but days past due count from D, not from the day after.
+
 Periods. A period ends on a day (inclusive) and is the trailing calendar month or quarter before it:
 ``period="month"`` with ``as_of=2018-06-15`` is 2018-05-16 .. 2018-06-15 (31 days); at a month end it is the
 calendar month. An integer period is that many days (``period=30`` gives 30-day months, as in textbook
@@ -31,15 +36,18 @@ the KPIs, as in `arsim.ledger.payment_statistics`; a note says how many.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from arsim.errors import InputError
 from arsim.measure.balances import Movements, portfolio_kpis
-from arsim.measure.formulas import AGING_BUCKETS
+from arsim.measure.formulas import AGING_BUCKETS, aging, average_days_delinquent, best_possible_dso, cei, safe_ratio
 from arsim.measure.lateness import invoice_rows, late_payment_figures
 from arsim.sim.calendar import DAYS_PER_MONTH
 
@@ -55,6 +63,8 @@ BALANCE_KEYS: tuple[str, ...] = (
     "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
     "avg_collection_period", "sales", "ar_beg", "ar_end", "ar_current_end", *(f"aging_{name}" for name in AGING_BUCKETS),
 )
+MIN_PAID_INVOICES = 10
+"""A period with fewer paid invoices has share_paid_late and avg_days_late_paid None (``measured`` False)."""
 COUNTBACK_PERIODS = 12
 """Countback DSO looks back over at most this many trailing months (or periods of the given days)."""
 
@@ -63,8 +73,9 @@ COUNTBACK_PERIODS = 12
 class LedgerKPIs:
     """Receivables KPIs of a ledger: one row per period ending at ``as_of`` and before it (latest last).
 
-    ``series`` columns: period_start, period_end, days, then `LEDGER_KPI_KEYS`. ``notes`` says why a KPI
-    is None (missing columns, undated write-offs, ...).
+    ``series`` columns: period_start, period_end, days, then `LEDGER_KPI_KEYS`, then ``measured`` (False
+    where too few invoices were paid to measure the payment KPIs). ``notes`` says why a KPI is None
+    (missing columns, undated write-offs, ...) and how the default as-of date was chosen.
     """
 
     as_of: pd.Timestamp
@@ -92,19 +103,30 @@ class LedgerKPIs:
 
 
 def ledger_kpis(
-    ledger: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None, period: str | int = "month", periods: int | None = None
+    ledger: pd.DataFrame, *, as_of: str | dt.date | None = None, period: str | int = "month", periods: int | None = None,
+    min_paid_invoices: int = MIN_PAID_INVOICES, today: dt.date | None = None,
 ) -> LedgerKPIs:
     """KPIs of a ledger for the period ending at `as_of` and each earlier period (one row each, latest last).
 
-    as_of: last day of the latest period; default the latest date in the ledger.
+    as_of: last day of the latest period (YYYY-MM-DD or a date); default the end of the last complete month
+        of invoicing (see `default_as_of`). Refused (InputError on ``as_of``) when it is not a date, after
+        ``today`` (default: the clock's date; not for a ledger whose own dates run past today, i.e. a
+        simulated one), before the ledger's first date or after the end of the month of its latest date.
     period: "month", "quarter" or a whole number of days (see the module docstring).
     periods: how many periods to report; default every whole period that starts on or after the ledger's
         first date (at least one).
+    min_paid_invoices: a period with fewer paid invoices is not measured for share_paid_late and
+        avg_days_late_paid (None, column ``measured`` False): one late payment is not "100% late".
     Returns a `LedgerKPIs` whose notes say why a KPI is None (missing columns, undated write-offs, ...).
     """
     invoices, notes = _invoice_rows(ledger)
     epoch = _first_date(invoices)
-    as_of_ts = _latest_date(invoices) if as_of is None else pd.Timestamp(as_of).normalize()
+    if as_of is None:
+        as_of_ts, reason = default_as_of(invoices)
+        notes.append(f"as of {as_of_ts:%Y-%m-%d}: {reason} (give --as-of / as_of to choose)")
+    else:
+        as_of_ts = _parse_as_of(as_of)
+    _check_as_of(as_of_ts, first=epoch, last=_latest_date(invoices), today=today)
     ends = _period_ends(as_of_ts, period=period, first=epoch, count=periods)
     has_invoice_dates = invoices["invoice_date"].notna().any() if len(invoices) else False
     if not has_invoice_dates:
@@ -130,14 +152,18 @@ def ledger_kpis(
             row.update(_balance_kpis(movements, start=start, end=end, end_ts=end_ts, epoch=epoch, period=period))
         else:
             row.update({key: None for key in BALANCE_KEYS})
-        row.update(_payment_kpis(invoices, start_ts=start_ts, end_ts=end_ts))
+        row.update(_payment_kpis(invoices, start_ts=start_ts, end_ts=end_ts, min_paid_invoices=min_paid_invoices))
         if marked and not undated and has_invoice_dates and row["sales"]:
             in_period = write_offs[(write_offs["day"] >= start) & (write_offs["day"] < end)]
             row["bad_debt_ratio"] = float(in_period["amount"].sum()) / row["sales"]
         else:
             row["bad_debt_ratio"] = None
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["period_start", "period_end", "days", *LEDGER_KPI_KEYS])
+    frame = pd.DataFrame(rows, columns=["period_start", "period_end", "days", *LEDGER_KPI_KEYS, "measured"])
+    unmeasured = int((~frame["measured"]).sum())
+    if unmeasured:
+        notes.append(f"{unmeasured} period(s) with fewer than {min_paid_invoices} paid invoices are not measured: "
+                     f"share_paid_late and avg_days_late_paid are null there (column 'measured' False)")
     return LedgerKPIs(as_of=as_of_ts, period=period, series=frame, notes=tuple(notes))
 
 
@@ -167,7 +193,7 @@ def _invoice_rows(ledger: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def _first_date(invoices: pd.DataFrame) -> pd.Timestamp:
     dates = pd.concat([invoices[c] for c in ("invoice_date", "due_date", "paid_date") if c in invoices.columns]).dropna()
     if dates.empty:
-        raise ValueError("ledger_kpis needs at least one dated invoice")
+        raise InputError("the ledger has no dated invoice to measure")
     return pd.Timestamp(dates.min()).normalize()
 
 
@@ -232,17 +258,98 @@ def _balance_kpis(movements: Movements, *, start: int, end: int, end_ts: pd.Time
             break
         back_end = back_start - pd.Timedelta(days=1)
     result = portfolio_kpis(movements, start=start, end=end, start_date=epoch, months=months, countback=(back_sales, back_days))
+    result.update(_as_of_day_balances(movements, end=end, sales=result["sales"], days=days, months=months,
+                                      ar_beg=result["ar_beg"], dso_days=result["dso"]))
     return {key: result[key] for key in (
         "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover", "avg_collection_period",
         "sales", "ar_beg", "ar_end", "ar_current_end", *(f"aging_{name}" for name in AGING_BUCKETS),
     )}
 
 
-def _payment_kpis(invoices: pd.DataFrame, *, start_ts: pd.Timestamp, end_ts: pd.Timestamp) -> dict[str, Any]:
+def _as_of_day_balances(movements: Movements, *, end: int, sales: float, days: int, months: float, ar_beg: float,
+                        dso_days: float) -> dict[str, float]:
+    """What depends on days past due, measured as of the period's last day D = end - 1 (domain.md conventions).
+
+    The boundary ``end`` is the start of the day after D: balances are taken there (after every movement of
+    D), but days past due count from D itself, so an invoice due on D is current and one due 30 days
+    before D is in 1-30. Measuring days past due from the boundary put both one day late.
+    """
+    as_of_day = end - 1
+    open_end = movements.open_at(end)
+    days_past_due = as_of_day - open_end["due_day"]
+    ar_end = float(open_end["open_amount"].sum())
+    ar_current_end = float(open_end.loc[days_past_due <= 0, "open_amount"].sum())
+    best = best_possible_dso(ar_current_end, sales, days)
+    return {
+        "ar_current_end": ar_current_end,
+        "best_possible_dso": best,
+        "add": average_days_delinquent(dso_days, best),
+        "cei": cei(ar_beg, sales, months, ar_end, ar_current_end),
+        "pct_past_due": safe_ratio(ar_end - ar_current_end, ar_end) * 100.0,
+        **{f"aging_{name}": value for name, value in aging(open_end["open_amount"], days_past_due).items()},
+    }
+
+
+def _payment_kpis(invoices: pd.DataFrame, *, start_ts: pd.Timestamp, end_ts: pd.Timestamp, min_paid_invoices: int) -> dict[str, Any]:
     written = invoices["written_off"].fillna(False).astype(bool)
     paid = invoices[invoices["paid_date"].between(start_ts, end_ts) & invoices["due_date"].notna() & ~written]
     late_days = (paid["paid_date"] - paid["due_date"]).dt.days.to_numpy(dtype=float)
-    if late_days.size == 0:
-        return {"share_paid_late": None, "avg_days_late_paid": None, "paid_invoices": 0}
+    if late_days.size == 0 or late_days.size < min_paid_invoices:
+        return {"share_paid_late": None, "avg_days_late_paid": None, "paid_invoices": int(late_days.size), "measured": False}
     share_late, mean_days_late = late_payment_figures(late_days)
-    return {"share_paid_late": share_late, "avg_days_late_paid": mean_days_late, "paid_invoices": int(late_days.size)}
+    return {"share_paid_late": share_late, "avg_days_late_paid": mean_days_late, "paid_invoices": int(late_days.size), "measured": True}
+
+
+def default_as_of(ledger: pd.DataFrame) -> tuple[pd.Timestamp, str]:
+    """The default as-of date and why: the end of the last complete month of invoicing.
+
+    Invoice dates are used where the ledger has them, else due dates. Paid dates never move it: one
+    payment typed as 2099 must not turn a 2018 ledger into eighty years of empty months. The month of the
+    latest date counts as complete only when that date is its last day, because a ledger exported mid-month
+    would otherwise show a month of half the sales.
+    """
+    column = "invoice_date" if "invoice_date" in ledger.columns and ledger["invoice_date"].notna().any() else "due_date"
+    dates = ledger[column].dropna() if column in ledger.columns else pd.Series(dtype="datetime64[us]")
+    if dates.empty:
+        raise InputError("the ledger has no invoice or due dates to measure as of", argument="as_of")
+    latest = pd.Timestamp(dates.max()).normalize()
+    month_end = latest + pd.offsets.MonthEnd(0)
+    as_of = latest if latest == month_end else latest - pd.offsets.MonthEnd(1)
+    what = "invoice dates" if column == "invoice_date" else "due dates (no invoice dates)"
+    if as_of < pd.Timestamp(dates.min()).normalize():  # not one complete month: measure at the latest date instead
+        return latest, f"the latest of the {what}: the ledger has no complete month"
+    return as_of, f"the end of the last complete month of {what}, which end on {latest:%Y-%m-%d}"
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parse_as_of(as_of: str | dt.date) -> pd.Timestamp:
+    """A calendar date given as YYYY-MM-DD or a date object; words such as 'yesterday' are refused, not guessed."""
+    if isinstance(as_of, (dt.date, pd.Timestamp)):
+        stamp = pd.Timestamp(as_of)
+        if pd.isna(stamp):
+            raise InputError("expected a date, got NaT", argument="as_of")
+        return stamp.normalize()
+    text = str(as_of).strip()
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError
+        return pd.Timestamp(dt.date.fromisoformat(text))
+    except ValueError:
+        raise InputError(f"expected a date as YYYY-MM-DD, got {text!r}", argument="as_of") from None
+
+
+def _check_as_of(as_of: pd.Timestamp, *, first: pd.Timestamp, last: pd.Timestamp, today: dt.date | None) -> None:
+    """Refuse an as-of date outside the ledger, before any KPI is measured (not half-way through printing)."""
+    today_ts = pd.Timestamp(today or dt.date.today())
+    # A ledger whose own dates run past today is a simulated one (a scenario's calendar may lie ahead):
+    # there "after today" means nothing, and only the ledger's own range applies.
+    if as_of > today_ts and last <= today_ts:
+        raise InputError(f"{as_of:%Y-%m-%d} is after today ({today_ts:%Y-%m-%d})", argument="as_of")
+    if as_of < first:
+        raise InputError(f"{as_of:%Y-%m-%d} is before the ledger's first date {first:%Y-%m-%d}", argument="as_of")
+    allowed = last + pd.offsets.MonthEnd(0)
+    if as_of > allowed:
+        raise InputError(f"{as_of:%Y-%m-%d} is after the ledger: its latest date is {last:%Y-%m-%d} "
+                         f"(an as-of date may be at most {allowed:%Y-%m-%d})", argument="as_of")

@@ -22,8 +22,11 @@ Method, in two stages:
 2. Simulated method of moments: what a ledger shows is latent behaviour filtered through payment runs
    (a decision is paid in the customer's next run), business days, delivery and dispute holds, which stage 1
    cannot see. So the fitted scenario is simulated (common random numbers across iterations) and a few
-   parameters are moved until the simulated ledger matches the observed one: per segment the late share,
-   the on-due share, days-late p50 of late invoices and p90 of all invoices; overall the share of invoices
+   parameters are moved until the simulated ledger matches the observed one: per segment the late share
+   (the normal state's late share; the strained state's is the likelihood's), the on-due share, and the
+   days-late distribution from the required columns alone: p50 of late invoices (normal median), p50 of
+   late to p90 of all invoices (normal sigma), p95 of all (strained median), p90 to p95 (strained sigma)
+   and p95 to p99 (the customer effect on days late); overall the share of invoices
    due together (statement_terms_share), the share cleared with another on the same day
    (weekly_run_share), P(late | previous late) - P(late | previous on time) (customer_lateness_sigma), the
    late share and spread of disputed invoices (dispute hold time) and the paper-electronic late gap (paper
@@ -170,6 +173,40 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     return Calibration(scenario=scenario, fitted=fitted, observed=observed, simulated=simulated,
                        observed_dso=observed_dso, simulated_dso=simulated_dso, notes=notes, segment_of_row=paid["seg"],
                        history=history)
+
+
+PARAMETER_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "customer_lateness_sigma": (0.05, 8.0, "customers' lateness is nearly all customer (a few always late, the rest "
+                                "never): persistence is read as heterogeneity; what-ifs that act on a strained state act on few invoices"),
+    "customer_lateness_days_effect": (0.05, 3.0, "how long a customer is late does not depend on who the customer is in the "
+                                      "fit; the tail of days late comes from the strained state alone"),
+    "days_late_normal.sigma": (0.05, 3.0, "the spread of days late in the normal state is at its limit: the simulated "
+                               "body of days late may be narrower or wider than the ledger's"),
+    "days_late_strained.sigma": (0.05, 3.0, "the spread of the long-late tail is at its limit: the far tail (p99) may not match"),
+    "days_late_normal.median": (0.2, 365.0, "the typical days late of the normal state is at its limit"),
+    "days_late_strained.median": (0.2, 365.0, "the typical days late of the strained state is at its limit: the tail may not match"),
+}
+"""Bounds of the parameters the simulated moments move, and what a value at a bound means for the user."""
+
+
+def calibration_bounds(scenario: Scenario) -> list[str]:
+    """One line per fitted parameter at (within 1% of) a bound of its fit, saying what that means.
+
+    A parameter at its bound has stopped being estimated: the fit matched what it could with the others,
+    and the user should read the matching statistic with that in mind.
+    """
+    lines = []
+    for seg in scenario.portfolio.segments:
+        behaviour = seg.behaviour.model_dump()
+        for key, (low, high, meaning) in PARAMETER_BOUNDS.items():
+            value = behaviour
+            for part in key.split("."):
+                value = value[part]
+            value = float(value)
+            if value <= low * 1.01 or value >= high * 0.99:
+                where = "lower" if value <= low * 1.01 else "upper"
+                lines.append(f"segment {seg.name}: {key} = {value:.3g} is at its {where} bound ({low:g}..{high:g}): {meaning}")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- data prep

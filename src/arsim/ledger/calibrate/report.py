@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from arsim.ledger.calibrate.fit import Calibration
+from arsim.ledger.calibrate.fit import Calibration, calibration_bounds
 
 
 def calibration_markdown(calibration: Calibration, *, source: str) -> str:
@@ -19,6 +19,9 @@ def calibration_markdown(calibration: Calibration, *, source: str) -> str:
               "together, same-day clearing, the persistence gap, disputed and paper late shares are matched. Values below "
               "are the final scenario's.", ""]
     lines += ["## Notes", ""] + [f"- {note}" for note in calibration.notes] + [""]
+    bounds = calibration_bounds(calibration.scenario)
+    lines += ["## Parameters at a bound", ""]
+    lines += ([f"- {line}" for line in bounds] if bounds else ["None: every moved parameter is inside its bounds."]) + [""]
     lines += ["## Fitted segments", "", "| segment | customers | invoices/month | late normal | late strained | strained share | "
               "spell days | customer sigma | days late normal (median, sigma) | days late strained (median, sigma) | weekly runs | statement terms |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
