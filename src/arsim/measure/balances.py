@@ -80,17 +80,20 @@ def portfolio_kpis(
     """
     days = end - start
     sales = movements.sales(start, end)
+    # As of the period's last day D = end - 1 (docs/domain.md): balances are taken after every movement of D,
+    # and days past due count from D itself, so an invoice due on D is current and one 30 days past due is in 1-30.
     open_end = movements.open_at(end)
+    days_past_due = (end - 1) - open_end["due_day"]
     ar_end = float(open_end["open_amount"].sum())
     ar_beg = float(movements.open_at(start)["open_amount"].sum())
-    ar_current_end = float(open_end.loc[open_end["due_day"] >= end, "open_amount"].sum())
+    ar_current_end = float(open_end.loc[days_past_due <= 0, "open_amount"].sum())
     dso_days = dso(ar_end, sales, days)
     best = best_possible_dso(ar_current_end, sales, days)
     if countback is None:
         bounds = month_starts(start_date, start, end)
         countback = ([movements.sales(a, b) for a, b in zip(bounds[:-1], bounds[1:])][::-1], [b - a for a, b in zip(bounds[:-1], bounds[1:])][::-1])
     turnover = ar_turnover(sales, ar_beg, ar_end, days=days)
-    buckets = aging(open_end["open_amount"], end - open_end["due_day"])
+    buckets = aging(open_end["open_amount"], days_past_due)
     return {
         "sales": sales,
         "ar_beg": ar_beg,

@@ -47,7 +47,7 @@ import pandas as pd
 
 from arsim.errors import InputError
 from arsim.measure.balances import Movements, portfolio_kpis
-from arsim.measure.formulas import AGING_BUCKETS, aging, average_days_delinquent, best_possible_dso, cei, safe_ratio
+from arsim.measure.formulas import AGING_BUCKETS
 from arsim.measure.lateness import invoice_rows, late_payment_figures
 from arsim.sim.calendar import DAYS_PER_MONTH
 
@@ -258,36 +258,10 @@ def _balance_kpis(movements: Movements, *, start: int, end: int, end_ts: pd.Time
             break
         back_end = back_start - pd.Timedelta(days=1)
     result = portfolio_kpis(movements, start=start, end=end, start_date=epoch, months=months, countback=(back_sales, back_days))
-    result.update(_as_of_day_balances(movements, end=end, sales=result["sales"], days=days, months=months,
-                                      ar_beg=result["ar_beg"], dso_days=result["dso"]))
     return {key: result[key] for key in (
         "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover", "avg_collection_period",
         "sales", "ar_beg", "ar_end", "ar_current_end", *(f"aging_{name}" for name in AGING_BUCKETS),
     )}
-
-
-def _as_of_day_balances(movements: Movements, *, end: int, sales: float, days: int, months: float, ar_beg: float,
-                        dso_days: float) -> dict[str, float]:
-    """What depends on days past due, measured as of the period's last day D = end - 1 (domain.md conventions).
-
-    The boundary ``end`` is the start of the day after D: balances are taken there (after every movement of
-    D), but days past due count from D itself, so an invoice due on D is current and one due 30 days
-    before D is in 1-30. Measuring days past due from the boundary put both one day late.
-    """
-    as_of_day = end - 1
-    open_end = movements.open_at(end)
-    days_past_due = as_of_day - open_end["due_day"]
-    ar_end = float(open_end["open_amount"].sum())
-    ar_current_end = float(open_end.loc[days_past_due <= 0, "open_amount"].sum())
-    best = best_possible_dso(ar_current_end, sales, days)
-    return {
-        "ar_current_end": ar_current_end,
-        "best_possible_dso": best,
-        "add": average_days_delinquent(dso_days, best),
-        "cei": cei(ar_beg, sales, months, ar_end, ar_current_end),
-        "pct_past_due": safe_ratio(ar_end - ar_current_end, ar_end) * 100.0,
-        **{f"aging_{name}": value for name, value in aging(open_end["open_amount"], days_past_due).items()},
-    }
 
 
 def _payment_kpis(invoices: pd.DataFrame, *, start_ts: pd.Timestamp, end_ts: pd.Timestamp, min_paid_invoices: int) -> dict[str, Any]:
