@@ -1,11 +1,9 @@
-"""KPI formulas as pure functions over numbers and event tables (docs/domain.md, KPI definitions).
+"""KPI formulas as pure functions over numbers (docs/domain.md, KPI definitions).
 
-Two layers. The scalar formulas (dso, countback, cei, ...) implement the Credit Research Foundation
-definitions exactly and are tested with the published test vectors. The table functions derive balances
-from money movements (invoices minus settlements), so the same code measures a simulated book and a real
-ledger. Balances are taken at day boundaries: "AR at day T" is what is open after every movement dated
-before T; an invoice due on day d is past due from day d + 1, so at boundary T it is past due when
-due_day < T, by T - due_day days.
+The scalar formulas (dso, countback, cei, aging, ...) implement the Credit Research Foundation definitions
+exactly and are tested with the published test vectors. `measure.balances` applies them to money
+movements, as of a day D: balances after every movement of D, days past due counted from D (an invoice due
+on D is current; one 30 days past due is in 1-30).
 """
 
 from __future__ import annotations
