@@ -2,8 +2,8 @@
 
 Usage (from the repository root; PYTHONPATH=src is only needed while arsim is not installed):
 
-    python benchmarks/ledger_stats.py ../shared/data/sap-ar-cleared-2017-2018/items.csv.gz --mapping sap
-    python benchmarks/ledger_stats.py ../shared/data/ibm-ar-sample/WA_Fn-UseC_-Accounts-Receivable.csv --mapping ibm
+    python benchmarks/ledger_stats.py SAP_ITEMS.csv.gz --mapping sap
+    python benchmarks/ledger_stats.py IBM_SAMPLE.csv --mapping ibm
     python benchmarks/ledger_stats.py my_export.csv --mapping my_mapping.yaml [--drop-invalid]
 
 `--mapping` takes one of the built-in presets below or a mapping YAML file (see arsim.ledger.load_mapping).

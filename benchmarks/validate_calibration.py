@@ -1,18 +1,19 @@
 """Calibrate a scenario on one ledger (or its part before a date), simulate, and compare with a test period.
 
-Usage (from the repository root):
+Usage (from the repository root; SAP_ITEMS.csv.gz is the public SAP FI-AR cleared-items export and
+IBM_SAMPLE.csv the IBM accounts-receivable sample described in docs/domain.md, wherever you keep them):
 
     python benchmarks/validate_calibration.py \
-        --fit ../shared/data/sap-ar-cleared-2017-2018/items.csv.gz --test ../shared/data/sap-ar-cleared-2017-2018/items.csv.gz \
+        --fit SAP_ITEMS.csv.gz --test SAP_ITEMS.csv.gz \
         --split 2018-05-01 --mapping scenarios/mappings/sap.yaml --drop-invalid
     # the required columns alone (customer, amount, due date, paid date, item type):
     python benchmarks/validate_calibration.py \
-        --fit ../shared/data/sap-ar-cleared-2017-2018/items.csv.gz --test ../shared/data/sap-ar-cleared-2017-2018/items.csv.gz \
+        --fit SAP_ITEMS.csv.gz --test SAP_ITEMS.csv.gz \
         --split 2018-05-01 --drop-invalid --map KUNNR=customer_id --map VALUE_EUR=amount --map DUE_DATE=due_date \
         --map PAYMENT_DATE=paid_date --map TBSLT_LTEXT=item_type
     python benchmarks/validate_calibration.py \
-        --fit ../shared/data/ibm-ar-sample/WA_Fn-UseC_-Accounts-Receivable.csv \
-        --test ../shared/data/ibm-ar-sample/WA_Fn-UseC_-Accounts-Receivable.csv \
+        --fit IBM_SAMPLE.csv \
+        --test IBM_SAMPLE.csv \
         --split 2013-07-01 --mapping scenarios/mappings/ibm.yaml
 
 With --split, the fit uses the invoices of --fit due before the date and the test uses those of --test due on

@@ -2,7 +2,7 @@
 fitted to, and the CLI writes a scenario that `arsim run` accepts as it is.
 
 The ledgers here are made by the simulator itself or by a few lines of numpy, so the true parameters are
-known; nothing reads ../shared.
+known; nothing reads data from outside the repository.
 """
 
 from __future__ import annotations

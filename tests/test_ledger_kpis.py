@@ -1,4 +1,4 @@
-"""KPIs of hand-built ledgers (arsim.ledger_metrics), including the DOMAIN.md test vectors built as ledgers.
+"""KPIs of hand-built ledgers (arsim.measure.ledger_kpis), including the test vectors of docs/domain.md built as ledgers.
 
 Every expected value is worked out by hand in the test's docstring or comments.
 """
@@ -25,7 +25,7 @@ def ledger(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_countback_vector_as_a_ledger():
-    """DOMAIN.md: AR_end 212,000; monthly sales (latest first) 100k, 80k, 70k on 30-day months -> 73.71 days.
+    """docs/domain.md: AR_end 212,000; monthly sales (latest first) 100k, 80k, 70k on 30-day months -> 73.71 days.
 
     As of 2024-03-30 with period=30 the months are 03-01..03-30, 01-31..02-29 and 01-01..01-30. January's
     70,000 is two invoices, one of 38,000 paid in February: AR_end = 250,000 - 38,000 = 212,000.
@@ -46,7 +46,7 @@ def test_countback_vector_as_a_ledger():
 
 
 def test_cei_vector_as_a_ledger():
-    """DOMAIN.md: quarter, N = 3, AR_beg 6,200, S 10,890, AR_end 6,340, AR_cur_end 3,590 -> CEI 55.9%.
+    """docs/domain.md: quarter, N = 3, AR_beg 6,200, S 10,890, AR_end 6,340, AR_cur_end 3,590 -> CEI 55.9%.
 
     Quarter 2023-04-01..2023-06-30. Open at its start: 6,200 (paid in May). Sales in it: 3,590 due after the
     quarter (current at its end), 2,750 due in May and still open (past due), 4,550 paid in June.

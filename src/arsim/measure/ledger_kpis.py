@@ -1,7 +1,7 @@
 """Receivables KPIs of a real ledger, with the same formulas that measure a simulated book.
 
 This module has one job: turn a canonical ledger frame (`arsim.ledger.read_ledger`) into the KPIs of
-DOMAIN.md section 2 as of a date, plus the same KPIs for each earlier period (a monthly or quarterly
+docs/domain.md (KPI definitions) as of a date, plus the same KPIs for each earlier period (a monthly or quarterly
 series). It converts dates to day numbers and invoices to `arsim.kpis.Movements` (a paid invoice is one
 settlement of its full amount on its paid_date), then calls the formulas of `arsim.kpis`, so a ledger and a
 simulation are never measured by two different pieces of code.
