@@ -6,6 +6,9 @@ Usage (from the repository root; PYTHONPATH=src is only needed while arsim is no
     python benchmarks/ledger_stats.py IBM_SAMPLE.csv --mapping ibm
     python benchmarks/ledger_stats.py my_export.csv --mapping my_mapping.yaml [--drop-invalid]
 
+SAP_ITEMS.csv.gz is the public SAP FI-AR cleared-items export and IBM_SAMPLE.csv the IBM accounts-receivable
+sample described in docs/domain.md, wherever you keep them.
+
 `--mapping` takes one of the built-in presets below or a mapping YAML file (see arsim.ledger.load_mapping).
 The SAP preset drops invalid rows by default: its export has 2,853 zero-amount rows (its amounts are
 transformed and rounded), which arsim.ledger rejects; the dropped counts are printed.
