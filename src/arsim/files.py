@@ -330,14 +330,22 @@ def check_writable_folder(folder: str | Path, *, what: str = "--out", marker: st
     if _foreign(target, marker):
         raise InputError(f"{what} {folder}: is a folder with other files and no {marker}, so not a results folder; "
                          "choose a new or empty folder")
-    parent = target.parent
+    check_can_create(target, what=f"{what} {folder}")
+    return folder
+
+
+def check_can_create(path: str | Path, *, what: str) -> None:
+    """Fail early (one line, naming ``what``) unless ``path`` could be created: its nearest existing parent
+    must be a writable folder. Missing folders in between are created when the file is written."""
+    from arsim.errors import InputError
+
+    parent = Path(os.path.abspath(path)).parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise InputError(f"{what} {folder}: {parent} is a file, not a folder")
+        raise InputError(f"{what}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {folder}: {parent} is not writable")
-    return folder
+        raise InputError(f"{what}: {parent} is not writable")
 
 
 @contextmanager

@@ -191,6 +191,8 @@ def check_calibration_output(output: str | Path, *, inputs: list[str | Path]) ->
     wrote it); a folder in the way; no folder that exists or can be made, or one not writable. A missing
     folder is made, as `arsim run --out` does.
     """
+    from arsim.files import check_can_create
+
     output = Path(output)
     report = output.parent / REPORT_NAME
     manifest = output.parent / MANIFEST_NAME
@@ -207,14 +209,7 @@ def check_calibration_output(output: str | Path, *, inputs: list[str | Path]) ->
         raise InputError(f"-o {output}: {report} exists and was not written by arsim calibrate; choose another folder, or move it away")
     if manifest.is_dir() or (manifest.exists() and not _is_manifest(manifest)):
         raise InputError(f"-o {output}: {manifest} exists and was not written by arsim calibrate; choose another folder, or move it away")
-    folder = Path(os.path.abspath(output.parent))
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"-o {output}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"-o {output}: {existing} is not writable")
+    check_can_create(output, what=f"-o {output}")
     return output, report
 
 
