@@ -181,7 +181,7 @@ class _Model:
         self.history_late = [0] * n_customers
         self.history_days_late = [0.0] * n_customers
         rule = worklist_key(policy.worklist_rule)
-        uses_history = policy.worklist_rule == "predicted_risk"
+        uses_history = self.keeps_history = policy.worklist_rule == "predicted_risk"
 
         def task_key(task: Task) -> tuple:
             inv = task.invoice
@@ -471,7 +471,7 @@ class _Model:
         if days_late > 0 and self.charges_penalty:
             penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share
         closes = not short
-        if closes:
+        if closes and self.keeps_history:  # only the predicted_risk worklist reads the payment history
             customer = inv.customer
             self.history_paid[customer] += 1
             if days_late > 0:
