@@ -1,7 +1,7 @@
 """The `arsim` command: the parser assembled from the command groups, dispatch, error handling, the entry point.
 
 The command groups live in their own modules (`run`: run, validate, fields; `whatif`: compare, sweep,
-capacity; `ledger`: kpis, calibrate; `common`: what they share). Building the parser imports none of
+capacity; `ledger`: kpis, calibrate; `report`: report and --report; `common`: what they share). Building the parser imports none of
 numpy, pandas, scipy, altair or simpy, so `arsim --help`, `arsim --version` and `arsim validate` start at
 once; each handler imports what it needs.
 
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from arsim import __version__
-from arsim.cli import ledger, run, whatif
+from arsim.cli import ledger, report, run, whatif
 from arsim.cli.common import Parser, flag_of
 from arsim.errors import InputError
 
@@ -38,6 +38,7 @@ def build_parser() -> Parser:
     run.add_commands(commands)
     whatif.add_commands(commands)
     ledger.add_commands(commands)
+    report.add_commands(commands)
     return parser
 
 

@@ -23,6 +23,7 @@ from arsim.cli.common import (
     results_folder,
     whole_or_auto,
 )
+from arsim.cli.report import add_report_option, report_extra
 
 RUN_FLAGS = {
     "kpis": "--precision-kpis",
@@ -45,6 +46,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--precision-kpis", default="dso", metavar="KPI,KPI", help="with --replications auto: KPIs that must reach the precision (default dso)")
     run.add_argument("--max-replications", type=positive, default=100, help="with --replications auto: stop here even if not precise (default 100)")
     add_run_options(run, out="results/<scenario name>", what="the table")
+    add_report_option(run)
     run.set_defaults(handler=cmd_run, flags=RUN_FLAGS)
 
     validate = commands.add_parser("validate", help="check a scenario file; runs nothing",
@@ -81,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 progress=True, command=command, warmup_check=True)
     _report_warmup(result.diagnostics.get("warmup", {}))
     _report_delivery(result.summary["mean"])
-    result.write(folder)
+    result.write(folder, extra=report_extra(args, result))
     if args.json:
         print(json.dumps(result.to_json(), allow_nan=False))
         return 0
@@ -93,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for key, row in result.summary.iterrows():
         ci = f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]" if n > 1 else ""
         print(f"{key:<{width}}{format_number(row['mean']):>16}{ci:>32}")
-    print(f"results written to {folder}/")
+    print(f"results written to {folder}/" + (" (with report.html, report.xlsx)" if args.report else ""))
     return 0
 
 

@@ -30,6 +30,7 @@ from arsim.cli.common import (
     print_table,
     results_folder,
 )
+from arsim.cli.report import add_report_option, report_extra
 from arsim.errors import InputError
 
 COMPARE_FLAGS = {"kpis": "--kpis"}
@@ -59,6 +60,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("--replications", type=positive, help="paired replications (default: the scenario's)")
     compare.add_argument("--kpis", metavar="KPI,KPI", help="KPIs in the printed table (all are saved)")
     add_run_options(compare, out="results/<scenario name>-compare", what="the tables", set_help="override a field of every scenario (repeatable)")
+    add_report_option(compare)
     compare.set_defaults(handler=cmd_compare, flags=COMPARE_FLAGS, policy=None)
 
     sweep = commands.add_parser("sweep", help="full factorial sweep of scenario fields, mean and 95% CI per cell",
@@ -71,6 +73,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--kpis", metavar="KPI,KPI", help="KPIs in the printed table and chart (default dso,net_cost,query_sla_attainment; all are saved)")
     add_run_options(sweep, out="results/<scenario name>-sweep", what="the table",
                     jobs_help="worker processes for cells and replications (results do not depend on it)")
+    add_report_option(sweep)
     sweep.set_defaults(handler=cmd_sweep, flags=SWEEP_FLAGS)
 
     cap = commands.add_parser("capacity", help="scale contact volume and team: follow-up work against collector capacity",
@@ -85,6 +88,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     cap.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
     cap.add_argument("--replications", type=positive, help="replications per level (default: the scenario's)")
     add_run_options(cap, out="results/<scenario name>-capacity", what="the table")
+    add_report_option(cap)
     cap.set_defaults(handler=cmd_capacity, flags=CAPACITY_FLAGS)
 
 
@@ -122,7 +126,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     count = baseline.run.replications if args.replications is None else args.replications
     check_memory([baseline] + [_as_run(baseline, alt) for alt in alternatives.values()], args=args, items=count * (len(alternatives) + 1))
     comparison = compare(baseline, alternatives, replications=args.replications, seed=args.seed, jobs=args.jobs, cluster=args.cluster,
-                         progress=True, folder=folder, command=command_line(args.argv))
+                         progress=True, save=False, command=command_line(args.argv))
+    comparison.write(folder, extra=report_extra(args, comparison))
     if args.json:
         print(json.dumps(comparison.to_json(), allow_nan=False))
         return 0
@@ -134,7 +139,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         rows["change"] = ["-" if math.isnan(v) else f"{100 * v:+.1f}%" for v in rows["relative_change"]]
         print_table(rows, [("kpi", "KPI", 24), ("baseline", "baseline", 14), ("alternative_mean", "alternative", 14),
                            ("diff", "difference", 14), ("ci", "95% CI", 28), ("change", "change", 9), ("significant", "significant", 13)])
-    print(f"\nresults written to {comparison.folder}/")
+    print(f"\nresults written to {folder}/" + (" (report.html, report.xlsx)" if args.report else ""))
     return 0
 
 
@@ -181,7 +186,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from arsim.present.charts import save_chart, sweep_chart
 
-    result.write(folder, extra=lambda staging: save_chart(sweep_chart(result, kpis=kpis), staging / "sweep.html"))
+    more = report_extra(args, result)
+
+    def extra(staging: Path) -> None:
+        save_chart(sweep_chart(result, kpis=kpis), staging / "sweep.html")
+        if more is not None:
+            more(staging)
+
+    result.write(folder, extra=extra)
     table = result.summary
     if args.json:
         print(json.dumps(result.to_json(kpis=kpis), allow_nan=False))
@@ -192,7 +204,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         table[f"{key} CI"] = [f"[{format_number(a)}, {format_number(b)}]" for a, b in zip(table[f"{key}_ci_low"], table[f"{key}_ci_high"])]
         columns += [(key, key, max(len(key) + 2, 12)), (f"{key} CI", "95% CI", 26)]
     print_table(table, columns)
-    print(f"results written to {folder}/ (summary.csv, replications.csv, sweep.html)")
+    print(f"results written to {folder}/ (summary.csv, replications.csv, sweep.html" + (", report.html, report.xlsx)" if args.report else ")"))
     return 0
 
 
@@ -225,7 +237,14 @@ def cmd_capacity(args: argparse.Namespace) -> int:
 
     from arsim.present.charts import capacity_chart, save_chart
 
-    study.write(folder, extra=lambda staging: save_chart(capacity_chart(study), staging / "capacity.html"))
+    more = report_extra(args, study)
+
+    def extra(staging: Path) -> None:
+        save_chart(capacity_chart(study), staging / "capacity.html")
+        if more is not None:
+            more(staging)
+
+    study.write(folder, extra=extra)
     table = study.levels
     answer = study.to_json()
     if args.json:
@@ -281,7 +300,7 @@ def cmd_capacity(args: argparse.Namespace) -> int:
         print("saturation point by team size: " + "; ".join(by_team))
         print(f"smallest team within capacity at scale {team['contact_scale']:g}: "
               + (plural(team["collectors"], "collector") if team["collectors"] is not None else "none in the range"))
-    print(f"results written to {folder}/ (levels.csv, replications.csv, capacity.html)")
+    print(f"results written to {folder}/ (levels.csv, replications.csv, capacity.html" + (", report.html, report.xlsx)" if args.report else ")"))
     return 0
 
 

@@ -391,6 +391,8 @@ class Team(_Frozen):
 class Money(_Frozen):
     """Money parameters for the cost lines."""
 
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$",
+                          description="ISO 4217 code of the currency amounts are in (EUR, USD, GBP, ...); charts and reports format money with it.")
     cost_of_capital_per_year: NonNegative = Field(0.08, description="Annual cost of capital tied up in receivables.")
     gross_margin: Probability = Field(0.25, description="Gross margin lost on a refused order.")
     contact_cost: dict[str, NonNegative] = Field(
