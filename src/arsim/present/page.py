@@ -59,7 +59,8 @@ def render_page(report: Report) -> str:
         "const specs = " + json.dumps(specs, allow_nan=False).replace("</", "<\\/") + ";\n"
         "const errors = document.getElementById('chart-errors');\n"
         "Promise.allSettled(specs.map((spec, i) => vegaEmbed('#chart-' + i, spec, {actions: false, renderer: 'svg'})"
-        ".catch(error => { errors.textContent += 'chart ' + i + ': ' + error + '\\n';"
+        ".catch(error => { console.error('arsim report: chart ' + i + ' could not be drawn:', error);"
+        " errors.textContent += 'chart ' + i + ': ' + error + '\\n';"
         " document.getElementById('chart-' + i).textContent = 'This chart could not be drawn: ' + error; throw error; })))"
         ".then(() => { document.body.dataset.charts = errors.textContent ? 'failed' : 'done'; });\n"
     )

@@ -1,0 +1,169 @@
+"""Reports as their readers get them: report.html opened in a real headless Chromium with the network off, and
+report.xlsx opened with openpyxl; one small results folder of each kind (run, compare, sweep, capacity)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import arsim
+from arsim.errors import InputError
+from arsim.present.folders import results_kind
+from arsim.present.report import REPORT_KINDS, read_results, write_report
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+KINDS = ("run", "compare", "sweep", "capacity")
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+if BROWSER is None and os.environ.get("CI"):
+    raise RuntimeError("CI must have Chromium (.ci/run installs it) to test reports in a real browser")
+SCREENSHOTS = Path(os.environ.get("ARSIM_SCREENSHOTS", "")) if os.environ.get("ARSIM_SCREENSHOTS") else None
+"""Where the browser test keeps its screenshots (set ARSIM_SCREENSHOTS to look at them; else the test's own folder)."""
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    """One results folder per kind, small (two replications of three months), each with its report written."""
+    root = tmp_path_factory.mktemp("reports")
+    scenario = arsim.load_scenario(SCENARIO).with_overrides({"run.horizon_days": 90, "run.warmup_days": 30, "run.replications": 2,
+                                                             "money.currency": "USD"})
+    run = arsim.run_experiment(scenario)
+    run.write(root / "run")
+    arsim.compare(scenario, {"one more collector": scenario.with_overrides({"team.collectors": 4}),
+                             "discount": scenario.with_overrides({"policy.discount.percent": 1.0})}, folder=root / "compare")
+    arsim.sweep(scenario, {"team.collectors": [2, 3], "policy.discount.percent": [0, 1]}, folder=root / "sweep")
+    arsim.capacity(scenario, contact_scales=[1, 2], collectors=[2, 3], folder=root / "capacity")
+    for kind in KINDS:
+        write_report(root / kind)
+    return {kind: root / kind for kind in KINDS}
+
+
+def test_each_results_folder_knows_its_kind(folders):
+    for kind, folder in folders.items():
+        found, result = read_results(folder)
+        assert found == kind
+        assert isinstance(result, REPORT_KINDS[kind].result_type)
+    # A manifest's own kind wins; a command line names it; an API folder is recognised by what it records.
+    assert results_kind({"kind": "optimize", "command": "arsim run x"}) == "optimize"
+    assert results_kind({"command": "arsim feasibility a.yaml"}) == "feasibility"
+    assert results_kind({"command": None, "capacity": {}}) == "capacity"
+
+
+def test_a_folder_without_a_report_builder_is_refused_in_one_line(folders, tmp_path):
+    folder = tmp_path / "later"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"command": "arsim optimize baseline.yaml"}')
+    with pytest.raises(InputError, match=r"no report for results of `arsim optimize` yet; reports exist for capacity, compare, run, sweep"):
+        write_report(folder)
+    with pytest.raises(InputError, match="not a results folder"):
+        write_report(tmp_path)
+
+
+def _open(path: Path, tmp_path: Path, *mode: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+         "--v=0", "--virtual-time-budget=15000", *mode, path.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def rendered(path: Path, tmp_path: Path) -> tuple[str, list[str]]:
+    """The page's DOM after its scripts ran (network off), and every console message it logged."""
+    done = _open(path, tmp_path, "--dump-dom")
+    assert done.returncode == 0, done.stderr[-500:]
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    return done.stdout, console
+
+
+def chart_containers(dom: str) -> dict[str, str]:
+    """Each chart's container and what was drawn into it."""
+    page = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
+    starts = [(m.group(1), m.start()) for m in re.finditer(r'<div class="chart[^"]*" id="(chart-\d+)"', page)]
+    return {name: page[start:(starts[i + 1][1] if i + 1 < len(starts) else len(page))] for i, (name, start) in enumerate(starts)}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is None, reason="Chromium is not installed (CI installs it)")
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_chart_of_a_report_renders_offline(folders, kind, tmp_path):
+    page = folders[kind] / "report.html"
+    text = page.read_text()
+    assert "cdn.jsdelivr" not in text and "https://" not in re.sub(r"<script>.*?</script>", "", text, flags=re.S)
+    dom, console = rendered(page, tmp_path)
+    assert console == [], console  # no error, warning or log line from Vega or the page
+    assert 'data-charts="done"' in dom, "the charts did not all finish drawing"
+    charts = chart_containers(dom)
+    assert len(charts) == text.count('class="chart"') >= 1
+    for name, drawn in charts.items():
+        assert re.search(r"<svg[^>]*class=\"marks\"|<canvas", drawn), f"{kind}: {name} drew nothing"
+        assert drawn.count("<path") + drawn.count("<rect") > 5, f"{kind}: {name} has almost no marks"
+    assert "US$" not in dom and "$" in dom and "€" not in dom  # money in the scenario's currency
+    shot = (SCREENSHOTS or tmp_path) / f"report-{kind}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    done = _open(page, tmp_path, f"--screenshot={shot}", "--window-size=1250,2400")
+    assert done.returncode == 0 and shot.stat().st_size > 20_000  # a drawn page, not a blank one
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is None, reason="Chromium is not installed (CI installs it)")
+def test_the_browser_check_sees_a_chart_that_fails(folders, tmp_path):
+    """The check above can fail: a chart whose spec Vega rejects is reported, not passed over."""
+    text = (folders["compare"] / "report.html").read_text()
+    broken = tmp_path / "broken.html"
+    broken.write_text(text.replace('const specs = [{', 'const specs = [{"mark": "no-such-mark", ', 1))
+    dom, console = rendered(broken, tmp_path)
+    assert 'data-charts="failed"' in dom and "could not be drawn" in dom
+    assert console
+
+
+def test_a_report_workbook_has_its_sheets_and_finance_formats(folders):
+    expected = {"run": ["About", "KPIs", "Replications", "Monthly"], "compare": ["About", "Comparison", "Money lines", "Replications"],
+                "sweep": ["About", "Summary", "Replications"], "capacity": ["About", "Levels", "Replications"]}
+    for kind, folder in folders.items():
+        book = openpyxl.load_workbook(folder / "report.xlsx")
+        assert book.sheetnames == expected[kind]
+        about = {row[0]: row[1] for row in book["About"].iter_rows(min_row=2, values_only=True)}
+        assert about["question"].endswith("?") and about["answer"] and about["currency"] == "USD"
+    run = openpyxl.load_workbook(folders["run"] / "report.xlsx")
+    kpis = run["KPIs"]
+    header = [c.value for c in kpis[1]]
+    rows = {row[0].value: row for row in kpis.iter_rows(min_row=2)}
+    mean = header.index("mean")
+    assert isinstance(rows["dso"][mean].value, float)  # numbers stay numbers
+    assert rows["dso"][mean].number_format == "#,##0.0"
+    assert rows["net_cost"][mean].number_format == '"$"#,##0;[Red]("$"#,##0)'
+    assert rows["query_sla_attainment"][mean].number_format == "0.0%"
+    assert kpis.freeze_panes == "B2"
+    monthly = run["Monthly"]
+    columns = [c.value for c in monthly[1]]
+    assert monthly.cell(row=2, column=columns.index("past_due_amount") + 1).number_format.startswith('"$"#,##0')
+    assert monthly.cell(row=2, column=columns.index("month") + 1).value.count("-") == 1
+    compare = openpyxl.load_workbook(folders["compare"] / "report.xlsx")["Comparison"]
+    header = [c.value for c in compare[1]]
+    for row in compare.iter_rows(min_row=2):
+        kpi, diff = row[header.index("kpi")].value, row[header.index("diff")]
+        if kpi == "dso":
+            assert diff.number_format == "#,##0.0"
+        if kpi == "net_cost":
+            assert diff.number_format.startswith('"$"')
+        assert row[header.index("relative_change")].number_format == "0.0%"
+    capacity = openpyxl.load_workbook(folders["capacity"] / "report.xlsx")["Levels"]
+    header = [c.value for c in capacity[1]]
+    assert capacity.cell(row=2, column=header.index("utilization") + 1).number_format == "0.0%"
+    assert capacity.cell(row=2, column=header.index("collectors") + 1).number_format == "0"
+
+
+def test_charts_export_png_and_svg_without_a_browser(folders, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # no chromium to fall back on
+    written = write_report(folders["sweep"], tmp_path, images=True)
+    images = sorted(p for p in written if p.parent.name == "charts")
+    assert sorted(p.suffix for p in images) == [".png", ".png", ".svg", ".svg"]
+    for path in images:
+        data = path.read_bytes()
+        assert data.startswith(b"\x89PNG") if path.suffix == ".png" else b"<svg" in data[:500]
