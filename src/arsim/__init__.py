@@ -17,6 +17,7 @@ _HOMES: dict[str, str] = {
     "Policy": "arsim.scenario.schema",
     "load_scenario": "arsim.scenario.files",
     "load_policy": "arsim.scenario.files",
+    "shipped_scenario": "arsim.scenario.shipped",
     "simulate": "arsim.sim.model",
     "run_experiment": "arsim.experiment.replications",
     "run_experiment_auto": "arsim.experiment.replications",
@@ -25,11 +26,19 @@ _HOMES: dict[str, str] = {
     "read_ledger": "arsim.ledger.read",
     "ledger_kpis": "arsim.measure.ledger_kpis",
     "calibrate": "arsim.ledger.calibrate.fit",
+    "fit_ledger": "arsim.ledger.calibrate.fit",
     "compare": "arsim.analysis.compare",
     "sweep": "arsim.analysis.sweep",
     "capacity": "arsim.analysis.capacity",
     "sweep_chart": "arsim.present.charts",
     "capacity_chart": "arsim.present.charts",
+    "aging_chart": "arsim.present.charts",
+    "dso_trend_chart": "arsim.present.charts",
+    "comparison_chart": "arsim.present.charts",
+    "sweep_heatmap": "arsim.present.charts",
+    "calibration_chart": "arsim.present.charts",
+    "save_chart": "arsim.present.charts",
+    "write_report": "arsim.present.report",
 }
 """Each public name and the module that defines it."""
 
@@ -40,6 +49,7 @@ __all__ = [
     "Policy",
     "load_scenario",
     "load_policy",
+    "shipped_scenario",
     "simulate",
     "run_experiment",
     "run_experiment_auto",
@@ -48,11 +58,19 @@ __all__ = [
     "read_ledger",
     "ledger_kpis",
     "calibrate",
+    "fit_ledger",
     "compare",
     "sweep",
     "capacity",
     "sweep_chart",
     "capacity_chart",
+    "aging_chart",
+    "dso_trend_chart",
+    "comparison_chart",
+    "sweep_heatmap",
+    "calibration_chart",
+    "save_chart",
+    "write_report",
 ]
 
 
@@ -77,10 +95,21 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from arsim.errors import InputError
     from arsim.experiment.replications import run_experiment, run_experiment_auto
     from arsim.experiment.results import ExperimentResult, write_results
-    from arsim.ledger.calibrate.fit import calibrate
+    from arsim.ledger.calibrate.fit import calibrate, fit_ledger
     from arsim.ledger.read import read_ledger
     from arsim.measure.ledger_kpis import ledger_kpis
-    from arsim.present.charts import capacity_chart, sweep_chart
+    from arsim.present.charts import (
+        aging_chart,
+        calibration_chart,
+        capacity_chart,
+        comparison_chart,
+        dso_trend_chart,
+        save_chart,
+        sweep_chart,
+        sweep_heatmap,
+    )
+    from arsim.present.report import write_report
     from arsim.scenario.files import load_policy, load_scenario
     from arsim.scenario.schema import Policy, Scenario
+    from arsim.scenario.shipped import shipped_scenario
     from arsim.sim.model import simulate

@@ -272,8 +272,8 @@ QUANTILES: tuple[str, ...] = ("p10", "p25", "p50", "p75", "p90", "p95", "p99")
 
 
 def calibration_chart(calibration: Calibration) -> alt.HConcatChart:
-    """How well a calibrated scenario reproduces its ledger: days-late quantiles of late invoices, and the late shares,
-    observed against simulated."""
+    """How well a calibrated scenario reproduces its ledger: quantiles of days after the due date over all paid invoices,
+    and the lateness shares, observed against simulated."""
     rows = []
     for source, stats in (("observed (ledger)", calibration.observed), ("simulated (calibrated)", calibration.simulated)):
         quantiles = stats.get("days_late_quantiles") or {}
@@ -284,13 +284,13 @@ def calibration_chart(calibration: Calibration) -> alt.HConcatChart:
     colour = alt.Color("source:N", title=None, scale=alt.Scale(range=["#333333", "#1f77b4"]))
     quantiles = alt.Chart(quantile_data).mark_line(point=True).encode(
         x=alt.X("quantile:Q", title="share of paid invoices paid by then", axis=alt.Axis(format=".0%")),
-        y=alt.Y("days_late:Q", title="days after the due date", scale=alt.Scale(type="symlog")),
+        y=alt.Y("days_late:Q", title="days after the due date (below 0: early; symlog scale)", scale=alt.Scale(type="symlog")),
         color=colour, strokeDash=alt.StrokeDash("source:N", legend=None),
         tooltip=["source:N", alt.Tooltip("quantile:Q", format=".0%"), alt.Tooltip("days_late:Q", format=".1f")],
     ).properties(title="days-late distribution: observed vs simulated quantiles", width=WIDTH, height=HEIGHT)
     share_rows = []
     for source, stats in (("observed (ledger)", calibration.observed), ("simulated (calibrated)", calibration.simulated)):
-        for key, label in (("share_on_due", "paid on or before due"), ("share_late", "paid late"), ("share_late_over_30", "over 30 days late")):
+        for key, label in (("share_on_due", "paid on the due date"), ("share_late", "paid late"), ("share_late_over_30", "over 30 days late")):
             if stats.get(key) is not None:
                 share_rows.append({"source": source, "statistic": label, "share": float(stats[key])})
     shares = alt.Chart(pd.DataFrame(share_rows, columns=["source", "statistic", "share"])).mark_bar().encode(
