@@ -2,12 +2,16 @@
 #   make demo   runs the main job on the shipped baseline
 #   make test   lint, then the whole test suite (what CI runs)
 #   make check  lint, then the fast tests only (no tests marked slow), for day-to-day work
+#   make lab    installs JupyterLab (the notebooks extra) and starts it on notebooks/
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-notebooks
+# Jupyter refuses to start as root unless told; containers often run as root.
+LAB_OPTIONS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: demo test check lint install clean
+.PHONY: demo test check lint install lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +20,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,notebooks]"
+	touch $(LAB_STAMP)
+
+# ARSIM_SCENARIOS tells the notebooks where the shipped scenarios are (arsim.shipped_scenario).
+lab: $(LAB_STAMP)
+	ARSIM_SCENARIOS="$(CURDIR)/scenarios" $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_OPTIONS)
 
 demo: $(STAMP)
 	$(BIN)/arsim run scenarios/baseline.yaml --jobs 2
