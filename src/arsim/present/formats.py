@@ -79,7 +79,7 @@ def format_value(value: Any, kpi: str, *, currency: str) -> str:
         return f"{value:.1f}%"
     if unit == "share":
         return f"{100 * value:.1f}%"
-    return f"{value:,.0f}" if abs(value) >= 100 or value.is_integer() else f"{value:,.2f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
 
 
 def format_difference(value: Any, kpi: str, *, currency: str) -> str:

@@ -24,9 +24,9 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 .question { color: #555; font-style: italic; }
 .headline { font-size: 1.15rem; background: #f3f7fb; border-left: 4px solid #1f77b4; padding: .8rem 1rem; }
-table { border-collapse: collapse; font-size: .9rem; margin: .5rem 0; }
-th, td { padding: .25rem .7rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; } th { background: #fafafa; }
+table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
+th, td { padding: .25rem .5rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; } th { background: #fafafa; white-space: normal; vertical-align: bottom; }
 .chart { margin: 1rem 0; } .notes li, .details td { color: #555; font-size: .85rem; } .details td { text-align: left; white-space: normal; }
 .wide { overflow-x: auto; } #chart-errors:empty { display: none; } #chart-errors { color: #b00; }
 """

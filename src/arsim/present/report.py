@@ -261,16 +261,17 @@ def comparison_report(comparison: Comparison) -> Report:
         headline = (f"No alternative lowers the net cost of the receivables significantly against '{base}'; the lowest is '{best}' at "
                     f"{line(cost.loc[best], 'net_cost')}, with DSO {line(dso.loc[best], 'dso')} days.")
     kpis = [k for k in MAIN_KPIS if k in set(table["kpi"])]
-    shown = table[table["kpi"].isin(kpis)].copy()
-    shown["order"] = shown["kpi"].map({k: i for i, k in enumerate(kpis)})
-    shown = shown.sort_values(["alternative", "order"], key=lambda s: s.map({a: i for i, a in enumerate(comparison.alternatives)})
-                              if s.name == "alternative" else s)
-    display = pd.DataFrame([{
-        "alternative": r.alternative, "KPI": label_of(r.kpi), base: format_value(r.baseline, r.kpi, currency=currency),
-        "alternative mean": format_value(r.alternative_mean, r.kpi, currency=currency),
-        "difference": format_difference(r.diff, r.kpi, currency=currency),
-        "paired 95% CI": _difference_interval(r.ci_low, r.ci_high, r.kpi, currency=currency), "significant": "yes" if r.significant else "no",
-    } for r in shown.itertuples(index=False)])
+    rows = []
+    for key in kpis:
+        of_kpi = table[table["kpi"] == key].set_index("alternative")
+        row = {"KPI": label_of(key), f"{base} (baseline)": format_value(of_kpi["baseline"].iloc[0], key, currency=currency)}
+        for alternative in comparison.alternatives:
+            r = of_kpi.loc[alternative]
+            mark = " *" if r["significant"] else ""
+            row[f"{alternative}: difference (paired 95% CI)"] = (f"{format_difference(r['diff'], key, currency=currency)}{mark} "
+                                                                f"({_difference_interval(r['ci_low'], r['ci_high'], key, currency=currency)})")
+        rows.append(row)
+    display = pd.DataFrame(rows)
     money = table[table["kpi"].isin(["discount_cost", "financing_cost", "collector_cost", "contact_cost", "bad_debt_amount", "lost_margin",
                                      "penalty_income", "net_cost"])]
     money_lines = money.pivot(index="kpi", columns="alternative", values="diff").reindex(
@@ -292,7 +293,7 @@ def comparison_report(comparison: Comparison) -> Report:
                 Sheet("Replications", comparison.per_replication, formats={"replication": "0"})],
         details=_details(comparison.manifest, replications=comparison.replications, seed=comparison.seed),
         notes=["Differences are alternative minus baseline, measured replication by replication on the same customers and "
-               "behaviour (common random numbers); an interval that excludes zero is significant.",
+               "behaviour (common random numbers); * marks a significant difference: its paired 95% interval excludes zero.",
                "Money lines: each cost line's change (positive costs more); net cost adds them up."])
 
 
