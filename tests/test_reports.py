@@ -167,3 +167,47 @@ def test_charts_export_png_and_svg_without_a_browser(folders, tmp_path, monkeypa
     for path in images:
         data = path.read_bytes()
         assert data.startswith(b"\x89PNG") if path.suffix == ".png" else b"<svg" in data[:500]
+
+
+def test_report_flag_and_report_command(tmp_path, capsys):
+    """--report writes the page and the workbook with the results folder; `arsim report` refuses what is not one, in one line."""
+    from arsim.cli.main import main
+
+    folder = tmp_path / "run"
+    code = main(["run", str(SCENARIO), "--replications", "2", "--set", "run.horizon_days=60", "--set", "run.warmup_days=30",
+                 "--out", str(folder), "--report"])
+    assert code == 0
+    assert {"report.html", "report.xlsx", "kpis.csv", "manifest.json"} <= {p.name for p in folder.iterdir()}
+    assert "report.html" in capsys.readouterr().out
+    assert openpyxl.load_workbook(folder / "report.xlsx").sheetnames == ["About", "KPIs", "Replications", "Monthly"]
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert main(["report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [f"arsim: error: {tmp_path / 'missing'}: no such results folder",
+                     f"arsim: error: {tmp_path}: not a results folder (no manifest.json; arsim run, compare, sweep and capacity write one)"]
+
+
+def test_a_calibration_chart_draws_observed_against_simulated(tmp_path):
+    from arsim.ledger.calibrate.fit import Calibration
+
+    def stats(shift: float) -> dict:
+        quantiles = {q: v + shift for q, v in zip(("p10", "p25", "p50", "p75", "p90", "p95", "p99"), (-5, -1, 2, 6, 14, 22, 45))}
+        return {"days_late_quantiles": quantiles, "share_late": 0.5 + shift / 100, "share_on_due": 0.1, "share_late_over_30": 0.03}
+
+    calibration = Calibration(scenario=arsim.load_scenario(SCENARIO), fitted={}, observed=stats(0), simulated=stats(1), observed_dso=40.0,
+                              simulated_dso=41.0)
+    svg = arsim.save_chart(arsim.calibration_chart(calibration), tmp_path / "fit.svg").read_text()
+    assert "observed (ledger)" in svg and "simulated (calibrated)" in svg and "paid on the due date" in svg
+    assert svg.count("<path") > 10
+
+
+def test_money_reads_in_the_scenarios_currency():
+    from arsim.present.formats import excel_format, format_difference, format_value
+
+    assert format_value(1234567.4, "net_cost", currency="EUR") == "€1,234,567"
+    assert format_value(-1200, "past_due_amount", currency="CHF") == "-CHF 1,200"
+    assert excel_format("net_cost", currency="CHF") == '#,##0 "CHF";[Red](#,##0 "CHF")'
+    assert format_value(0.875, "query_sla_attainment", currency="EUR") == "87.5%"
+    assert format_difference(-0.004, "dso", currency="EUR") == "±0.0" and format_difference(0.02, "collector_utilization", currency="EUR") == "+2.0 pp"
+    with pytest.raises(InputError, match="money.currency"):
+        arsim.load_scenario(SCENARIO).with_overrides({"money.currency": "euro"})

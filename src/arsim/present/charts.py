@@ -146,7 +146,10 @@ def sweep_heatmap(sweep: Sweep, *, kpis: Sequence[str]) -> alt.ConcatChart:
     currency = currency_of(sweep.manifest)
     parameters = list(sweep.parameters)
     safe = {name: f"p{index}" for index, name in enumerate(parameters)}  # Vega-Lite reads a dot as a nested field
-    data = sweep.summary.rename(columns=safe)
+    data = sweep.summary
+    for extra in parameters[2:]:  # a heat map has two axes: further fields are held at their first value
+        data = data[data[extra] == data[extra].iloc[0]]
+    data = data.rename(columns=safe)
     for name in safe.values():
         data[name] = data[name].astype(str)
     x = alt.X(f"{safe[parameters[0]]}:O", title=parameters[0])
@@ -165,7 +168,7 @@ def sweep_heatmap(sweep: Sweep, *, kpis: Sequence[str]) -> alt.ConcatChart:
         labels = base.mark_text(fontSize=11).encode(text=alt.Text(f"{key}:Q", format=fmt))
         panels.append(alt.layer(tiles, labels).properties(title=label_of(key), width=WIDTH * 0.8, height=HEIGHT * 0.8))
     title = f"mean of {sweep.replications} replications per cell" + (
-        f" (cells also differ in {', '.join(parameters[2:])}: the first cell of each is shown)" if len(parameters) > 2 else "")
+        "; " + ", ".join(f"{p} = {sweep.summary[p].iloc[0]}" for p in parameters[2:]) if len(parameters) > 2 else "")
     return alt.concat(*panels, columns=3).properties(title=title).resolve_scale(color="independent")
 
 
