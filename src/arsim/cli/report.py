@@ -11,6 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+REPORT_FLAGS = {"folder": "RESULTS_DIR", "result": "RESULTS_DIR"}
+"""Library argument -> what `arsim report` calls it (the results folder is the only thing it is given)."""
+
 REPORT_HELP = "also write report.html (one page, opens offline) and report.xlsx into the results folder"
 """The help text of --report, the same on every command that has it."""
 
@@ -23,7 +26,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                              "formats) into a results folder written by run, compare, sweep or capacity.")
     report.add_argument("results", metavar="RESULTS_DIR", help="a results folder (it has a manifest.json)")
     report.add_argument("--images", action="store_true", help="also save every chart as PNG and SVG in RESULTS_DIR/charts/ (no browser needed)")
-    report.set_defaults(handler=cmd_report, flags={"folder": "RESULTS_DIR", "result": "RESULTS_DIR"})
+    report.set_defaults(handler=cmd_report, flags=REPORT_FLAGS)
 
 
 def add_report_option(parser: argparse.ArgumentParser) -> None:
