@@ -38,14 +38,16 @@ def folders(tmp_path_factory) -> dict[str, Path]:
                              "discount": scenario.with_overrides({"policy.discount.percent": 1.0})}, folder=root / "compare")
     arsim.sweep(scenario, {"team.collectors": [2, 3], "policy.discount.percent": [0, 1]}, folder=root / "sweep")
     arsim.capacity(scenario, contact_scales=[1, 2], collectors=[2, 3], folder=root / "capacity")
+    arsim.run_experiment(scenario, replications=1).write(root / "run-1")  # one replication: no intervals to draw
     for kind in KINDS:
         write_report(root / kind)
+    write_report(root / "run-1")
     return {kind: root / kind for kind in KINDS}
 
 
 def test_each_results_folder_knows_its_kind(folders):
-    for kind, folder in folders.items():
-        found, result = read_results(folder)
+    for kind in KINDS:
+        found, result = read_results(folders[kind])
         assert found == kind
         assert isinstance(result, REPORT_KINDS[kind].result_type)
     # A manifest's own kind wins; a command line names it; an API folder is recognised by what it records.
@@ -90,9 +92,9 @@ def chart_containers(dom: str) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(BROWSER is None, reason="Chromium is not installed (CI installs it)")
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [*KINDS, "run-1"])
 def test_every_chart_of_a_report_renders_offline(folders, kind, tmp_path):
-    page = folders[kind] / "report.html"
+    page = (folders[kind] if kind in folders else folders["run"].parent / kind) / "report.html"
     text = page.read_text()
     assert "cdn.jsdelivr" not in text and "https://" not in re.sub(r"<script>.*?</script>", "", text, flags=re.S)
     dom, console = rendered(page, tmp_path)
@@ -125,8 +127,8 @@ def test_the_browser_check_sees_a_chart_that_fails(folders, tmp_path):
 def test_a_report_workbook_has_its_sheets_and_finance_formats(folders):
     expected = {"run": ["About", "KPIs", "Replications", "Monthly"], "compare": ["About", "Comparison", "Money lines", "Replications"],
                 "sweep": ["About", "Summary", "Replications"], "capacity": ["About", "Levels", "Replications"]}
-    for kind, folder in folders.items():
-        book = openpyxl.load_workbook(folder / "report.xlsx")
+    for kind in KINDS:
+        book = openpyxl.load_workbook(folders[kind] / "report.xlsx")
         assert book.sheetnames == expected[kind]
         about = {row[0]: row[1] for row in book["About"].iter_rows(min_row=2, values_only=True)}
         assert about["question"].endswith("?") and about["answer"] and about["currency"] == "USD"

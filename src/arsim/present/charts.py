@@ -35,6 +35,11 @@ WIDTH, HEIGHT = 300, 190
 """The size of one chart panel, in pixels: three fit across a report page."""
 
 
+def _with_intervals(frame: pd.DataFrame, *layers: alt.Chart, low: str = "ci_low") -> list[alt.Chart]:
+    """The interval layers when the frame has intervals (one replication has none: Vega would warn of an empty extent)."""
+    return list(layers) if frame[low].notna().any() else []
+
+
 def _month_axis() -> alt.X:
     return alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
 
@@ -84,7 +89,8 @@ def dso_trend_chart(result: ExperimentResult) -> alt.LayerChart:
         tooltip=[alt.Tooltip("month:T", format="%B %Y"), "measure:N", alt.Tooltip("mean:Q", format=".1f"),
                  alt.Tooltip("ci_low:Q", format=".1f", title="95% CI low"), alt.Tooltip("ci_high:Q", format=".1f", title="95% CI high")],
     )
-    return alt.layer(band, line).properties(title="DSO, best possible DSO and ADD by month (95% CI bands)", width=2 * WIDTH, height=HEIGHT)
+    return alt.layer(*_with_intervals(data, band), line).properties(title="DSO, best possible DSO and ADD by month (95% CI bands)",
+                                                                    width=2 * WIDTH, height=HEIGHT)
 
 
 def kpi_interval_chart(result: ExperimentResult, *, kpis: Sequence[str]) -> alt.ConcatChart:
@@ -101,7 +107,7 @@ def kpi_interval_chart(result: ExperimentResult, *, kpis: Sequence[str]) -> alt.
         bar = alt.Chart(summary).mark_rule(strokeWidth=3).encode(x="ci_low:Q", x2="ci_high:Q")
         point = alt.Chart(summary).mark_point(filled=True, size=80).encode(
             x="mean:Q", tooltip=[alt.Tooltip(k, format=fmt) for k in ("mean:Q", "ci_low:Q", "ci_high:Q")])
-        panels.append(alt.layer(dots, bar, point).properties(title=label_of(key), width=WIDTH, height=40))
+        panels.append(alt.layer(dots, *_with_intervals(summary, bar), point).properties(title=label_of(key), width=WIDTH, height=40))
     return alt.concat(*panels, columns=2)
 
 
@@ -123,7 +129,8 @@ def comparison_chart(comparison: Comparison, *, kpis: Sequence[str]) -> alt.Conc
         rows["significance"] = np.where(rows["significant"].astype(bool), "significant", "not significant")
         fmt = d3_format(key, currency=currency)
         y = alt.Y("alternative:N", title=None, sort=list(comparison.alternatives))
-        x = alt.X("ci_low:Q", title=f"{axis_title(key, currency=currency)}: difference from {comparison.baseline}", axis=alt.Axis(format=fmt))
+        x_title = f"{axis_title(key, currency=currency)}: difference from {comparison.baseline}"
+        x = alt.X("ci_low:Q", title=x_title, axis=alt.Axis(format=fmt))
         tooltip = ["alternative:N", alt.Tooltip("baseline:Q", format=fmt, title=f"{comparison.baseline}"),
                    alt.Tooltip("alternative_mean:Q", format=fmt, title="alternative"), alt.Tooltip("diff:Q", format=fmt, title="difference"),
                    alt.Tooltip("ci_low:Q", format=fmt, title="95% CI low"), alt.Tooltip("ci_high:Q", format=fmt, title="95% CI high")]
@@ -136,7 +143,8 @@ def comparison_chart(comparison: Comparison, *, kpis: Sequence[str]) -> alt.Conc
             color=alt.value("#1f77b4"))
         zero = alt.Chart(pd.DataFrame({"diff": [0.0], "label": [f"baseline: {comparison.baseline}"]})).mark_rule(
             color="#d62728", strokeDash=[4, 3]).encode(x="diff:Q", tooltip=["label:N"])
-        panels.append(alt.layer(zero, bars, points).properties(title=label_of(key), width=WIDTH, height=28 * len(rows) + 20))
+        points = points.encode(x=alt.X("diff:Q", title=x_title, axis=alt.Axis(format=fmt)))
+        panels.append(alt.layer(zero, *_with_intervals(rows, bars), points).properties(title=label_of(key), width=WIDTH, height=28 * len(rows) + 20))
     return alt.concat(*panels, columns=2).properties(
         title=f"difference from the baseline ({comparison.baseline}, red line), paired over {comparison.replications} replications")
 
@@ -189,7 +197,7 @@ def sweep_chart(sweep: Sweep, *, kpis: Sequence[str]) -> alt.TopLevelMixin:
                  alt.Tooltip("ci_low:Q", format=",.4g"), alt.Tooltip("ci_high:Q", format=",.4g")],
     )
     bars = base.mark_errorbar().encode(y=alt.Y("ci_low:Q", title=None), y2="ci_high:Q")
-    layered = alt.layer(bars, lines).properties(width=260, height=180)
+    layered = alt.layer(*_with_intervals(data, bars), lines).properties(width=260, height=180)
     return layered.facet(facet=alt.Facet("kpi:N", title=None, sort=list(kpis)), columns=3).resolve_scale(y="independent")
 
 
@@ -264,7 +272,7 @@ def capacity_chart(study: CapacityStudy) -> alt.VConcatChart:
         alt.hconcat(panel(line("backlog_end", "tasks open at the end", fmt=",.0f"), "backlog at the end"),
                     panel(line("query_wait_days", "days", fmt=".2f"), "query wait (days)")),
         alt.hconcat(panel(alt.layer(sla, target), "queries answered within the SLA (dotted: target)"),
-                    panel(alt.layer(dso_band, dso_line), "DSO with 95% CI")),
+                    panel(alt.layer(*_with_intervals(data, dso_band, low="dso_ci_low"), dso_line), "DSO with 95% CI")),
     ).properties(title=f"capacity study; red dashed line: saturation point; money in {currency}")
 
 
