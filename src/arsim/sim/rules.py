@@ -105,6 +105,16 @@ def credit_hold_cutoff(credit: Credit, *, today: float) -> float:
     return today - credit.hold_days_past_due
 
 
+def counts_for_hold(*, open_amount: float, under_query_or_dispute: bool, min_amount: float) -> bool:
+    """Whether an overdue invoice puts its customer on credit hold: only what is really owed and overdue counts.
+
+    An invoice under query or dispute is blocked for payment by the seller's own process, and a small remainder
+    (a rounding difference, a short payment's tail) is no sign of credit risk; holding orders for either would
+    cost sales and save no bad debt.
+    """
+    return not under_query_or_dispute and open_amount >= min_amount
+
+
 def segment_refused(credit: Credit, *, default_probability_per_year: float) -> bool:
     """Whether the approval rule refuses a segment's customers for their credit risk."""
     return credit.max_default_probability is not None and default_probability_per_year > credit.max_default_probability
