@@ -83,13 +83,27 @@ def test_a_discount_taker_pays_inside_the_window():
     assert _rows(frames["payment"]) == [(10, 0, 0, 980.0, 20.0, 0.0, True, "full")]
 
 
-def test_penalty_income_on_a_late_payment():
-    scenario = one_invoice_world(policy={"penalty": {"interest_percent_per_month": 1.5, "fee": 40, "collect_share": 0.5}})
+def test_an_uncontested_penalty_is_income_when_paid():
+    scenario = one_invoice_world(policy={"penalty": {"interest_percent_per_month": 1.5, "fee": 40, "collect_share": 1.0, "contest_probability": 0.0}})
     frames = simulate(scenario).frames
     payment = frames["payment"].iloc[0]
     days_late = payment["day"] - 30
     assert days_late > 0
-    assert payment["penalty_income"] == pytest.approx(0.5 * (1000 * 0.015 * days_late / 30 + 40))
+    charged = 1000 * 0.015 * days_late / 30 + 40
+    assert payment["penalty_income"] == pytest.approx(charged)
+    settled = frames["penalty_settled"]
+    assert settled[["charged", "collected"]].to_numpy().tolist() == [[pytest.approx(charged), pytest.approx(charged)]]
+    assert list(settled["outcome"]) == ["paid"]
+
+
+def test_a_contested_penalty_takes_a_collector_and_may_be_waived():
+    scenario = one_invoice_world(policy={"penalty": {"fee": 40, "contest_probability": 1.0, "waive_probability": 1.0}})
+    frames = simulate(scenario).frames
+    assert frames["payment"]["penalty_income"].sum() == 0  # nothing collected with the payment
+    assert list(frames["penalty_settled"]["outcome"]) == ["waived"]
+    assert frames["penalty_settled"]["collected"].sum() == 0
+    assert len(frames["query_raised"]) == 1 and len(frames["query_answered"]) == 1  # a collector answered the query
+    assert list(frames["work"]["kind"]) == ["query"]
 
 
 def test_the_shift_calendar_gives_exact_minutes():
@@ -238,8 +252,9 @@ def test_same_seed_same_events_other_seed_differs():
 
 
 def test_a_dunning_change_leaves_invoices_identical():
-    # Common random numbers: with credit limits and holds off, no policy lever changes which invoices exist.
-    base = small_world(policy={"credit": {"limit_months_of_sales": None, "hold_days_past_due": None}})
+    # Common random numbers: with credit limits and holds off, and no write-off inside the run (a write-off blocks
+    # the customer), no policy lever changes which invoices exist.
+    base = small_world(policy={"credit": {"limit_months_of_sales": None, "hold_days_past_due": None}, "write_off_days_past_due": 1000})
     harsher = base.with_overrides({
         "policy.dunning.steps": [{"day": -3, "channel": "call"}, {"day": 2, "channel": "call"}, {"day": 10, "channel": "letter"}],
         "policy.dunning.min_days_between_contacts": 0,

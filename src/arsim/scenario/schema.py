@@ -568,6 +568,9 @@ class Credit(_Frozen):
         None, ge=0, le=1,
         description="Segments with a higher annual default probability are refused as customers; null accepts all.",
     )
+    review_over_limit: bool = Field(
+        True, description="An order over the limit from a customer with nothing overdue is approved on credit review (assumption); "
+        "false: the limit is hard.")
     hold_min_amount: NonNegative = Field(
         50.0, description="The hold ignores invoices with less than this open (small remainders) and invoices under query or dispute.")
 

@@ -199,6 +199,7 @@ class _Model:
         self.next_order = 0
         # Credit: held orders wait per customer (first in, first out) and ship when the customer's position allows.
         self.hold_min_amount = policy.credit.hold_min_amount
+        self.review_over_limit = policy.credit.review_over_limit
         self.held: list[list[int]] = [[] for _ in range(n_customers)]
         self.held_now: set[int] = set()
         self.recheck: set[int] = set()  # customers with held orders whose position has changed since last checked
@@ -383,7 +384,7 @@ class _Model:
             elif self.gone[customer] is not None:
                 reason = "written_off" if self.gone[customer] == "written_off" else "customer_left"
             else:
-                block = self._credit_block(customer, amount, hold_cutoff)
+                block = self._credit_block(customer, amount, today, hold_cutoff)
                 if block is None:
                     self._issue(index, customer, amount, today)
                 else:
@@ -394,25 +395,27 @@ class _Model:
         self.next_order = index
         return index - first
 
-    def _credit_block(self, customer: int, amount: float, hold_cutoff: float) -> str | None:
+    def _credit_block(self, customer: int, amount: float, today: int, hold_cutoff: float) -> str | None:
         """Why an order of ``amount`` may not ship now (credit_hold or credit_limit), or None if it may.
 
         The hold looks at what is really overdue and owed: invoices under query or dispute and small remainders
         do not count (rules.counts_for_hold). A customer's invoices are issued in date order and their due dates
         never fall back, and a dict keeps insertion order, so the scan stops at the first invoice not yet overdue.
         """
-        if hold_cutoff > -INF:
-            minimum = self.hold_min_amount
-            for inv in self.open_invoices[customer].values():
-                if inv.due_day >= hold_cutoff:
-                    break
-                if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=minimum):
+        minimum = self.hold_min_amount
+        overdue = False  # anything really owed and overdue, as of today
+        for inv in self.open_invoices[customer].values():
+            if inv.due_day >= today:
+                break
+            if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=minimum):
+                if inv.due_day < hold_cutoff:
                     return "credit_hold"
-        owed = self.open_amount[customer]
-        # An order larger than the whole limit from a customer that owes nothing goes to credit review, which
-        # approves it (assumption): the limit caps exposure; it does not turn away a good customer's big order.
-        if owed > 0 and not order_fits_limit(open_amount=owed, order_amount=amount, limit=self.limit[customer]):
-            return "credit_limit"
+                overdue = True
+        if not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
+            # Credit review approves an over-limit order from a customer with nothing overdue (when the policy says
+            # so): the limit caps exposure to customers who are falling behind, not a good customer's big order.
+            if overdue or not self.review_over_limit:
+                return "credit_limit"
         return None
 
     def _hold(self, index: int, customer: int, amount: float, today: int, reason: str) -> None:
@@ -452,7 +455,7 @@ class _Model:
         for customer in self.recheck:
             waiting = []
             for index in self.held[customer]:
-                if self.gone[customer] is None and self._credit_block(customer, self.order_amount[index], hold_cutoff) is None:
+                if self.gone[customer] is None and self._credit_block(customer, self.order_amount[index], today, hold_cutoff) is None:
                     self.held_now.discard(index)
                     self._issue(index, customer, self.order_amount[index], today)
                 else:
