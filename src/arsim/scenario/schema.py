@@ -321,7 +321,8 @@ class Relationship(_Frozen):
         0.7, description="Chance a customer whose order is held pays what holds it in its next payment run, to get the goods (assumption).")
     leave_probability_per_held_order: Probability = Field(0.005, description="Chance a customer leaves when one of its orders is held.")
     leave_probability_per_lost_order: Probability = Field(0.05, description="Chance a customer leaves when a held order is lost.")
-    leave_probability_per_penalty: Probability = Field(0.005, description="Chance a customer leaves when charged a late-payment penalty.")
+    leave_probability_per_penalty: Probability = Field(
+        0.005, description="Chance a customer leaves when charged a penalty of 1% of the invoice; k% gives 1-(1-this)^k.")
 
 
 class Segment(_Frozen):
@@ -591,7 +592,8 @@ class Penalty(_Frozen):
     fee: NonNegative = Field(0.0, description="Fixed fee per late invoice.")
     collect_share: Probability = Field(0.5, description="Chance an uncontested penalty is paid; unpaid penalties are not income (assumption).")
     contest_probability: Probability = Field(
-        0.3, description="Chance a charged penalty is contested: a query a collector must answer (Intrum EPR 2020; assumption).")
+        0.3, description="Chance a penalty of 1% of its invoice is contested (a query a collector must answer); a penalty of k% is "
+        "contested with chance 1-(1-this)^k (Intrum EPR 2020; assumption).")
     waive_probability: Probability = Field(0.6, description="Chance a contested penalty is waived after the query (assumption).")
 
 

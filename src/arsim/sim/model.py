@@ -80,6 +80,7 @@ from arsim.sim.rules import (
     discount_eligible,
     order_fits_limit,
     penalty_charge,
+    penalty_reaction_probability,
     planned_contacts,
     predicted_days_late,
     worklist_key,
@@ -672,7 +673,7 @@ class _Model:
         days_late = day - inv.due_day
         penalty = 0.0
         if days_late > 0 and self.charges_penalty:
-            penalty = self._charge_penalty(inv, now, penalty_charge(policy.penalty, amount=settled, days_late=days_late))
+            penalty = self._charge_penalty(inv, now, penalty_charge(policy.penalty, amount=settled, days_late=days_late), settled)
         if unearned > 0:
             self.payments.append((day, inv.customer, inv.index, settled - unearned, 0.0, penalty, False, "unearned_discount"))  # rec.Payment
             self._reduce(inv, settled - unearned)
@@ -697,7 +698,7 @@ class _Model:
         else:
             self._finish(inv)  # settles the whole open amount
 
-    def _charge_penalty(self, inv: _Invoice, now: float, charged: float) -> float:
+    def _charge_penalty(self, inv: _Invoice, now: float, charged: float, amount: float) -> float:
         """A late payment is charged a penalty: returns what is collected with the payment.
 
         Only a collected penalty is income. A share is contested: a query for a collector, which ends with the
@@ -706,9 +707,9 @@ class _Model:
         """
         row = self.relationship[inv.index].tolist()
         penalty = self.policy.penalty
-        if row[U_LEAVE_PENALTY] < self.leave_penalty[inv.segment]:
+        if row[U_LEAVE_PENALTY] < penalty_reaction_probability(self.leave_penalty[inv.segment], charged=charged, amount=amount):
             self._customer_leaves(inv.customer, int(round(now)), "penalty")
-        if row[U_CONTEST] < penalty.contest_probability:
+        if row[U_CONTEST] < penalty_reaction_probability(penalty.contest_probability, charged=charged, amount=amount):
             self.query_ids += 1
             subject = _PenaltyQuery(inv, charged)
             self.queries_raised.append(rec.QueryRaised(now, self.query_ids, inv.customer, inv.index))

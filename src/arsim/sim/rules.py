@@ -159,6 +159,17 @@ def penalty_annual_rate(penalty: Penalty, *, amount, typical_days_late: float = 
     return interest + penalty.fee / amount * 365.0 / typical_days_late
 
 
+def penalty_reaction_probability(probability_at_one_percent: float, *, charged: float, amount: float) -> float:
+    """Chance a customer reacts to a penalty (contests it, or leaves), rising with its size against the invoice.
+
+    ``probability_at_one_percent`` is the chance for a penalty of 1% of the invoice; a penalty of k% is taken as k
+    independent 1% grievances, 1 - (1 - p)^k, so a token charge is shrugged off and a heavy one is fought.
+    """
+    if charged <= 0 or amount <= 0:
+        return 0.0
+    return 1.0 - (1.0 - probability_at_one_percent) ** (100.0 * charged / amount)
+
+
 class PlannedContact(NamedTuple):
     """One contact of an invoice's dunning plan, after contact volume is applied."""
 
