@@ -40,6 +40,7 @@ def _diff(result, alternative: str, kpi: str):
 # --------------------------------------------------------------------------------------- credit
 
 
+@pytest.mark.slow
 def test_credit_control_cuts_bad_debt():
     # Default is foreshadowed (strained, habitually late customers fail; a failing customer pays later and later),
     # so limits and holds stop orders to customers who are about to fail.
@@ -124,6 +125,7 @@ def test_a_held_order_is_lost_when_the_customer_runs_out_of_patience():
 # --------------------------------------------------------------------------------------- write-off
 
 
+@pytest.mark.slow
 def test_an_earlier_write_off_never_raises_collections_or_sales():
     base = _risky_world()
     early = base.with_overrides({"policy.write_off_days_past_due": 60})
@@ -164,6 +166,7 @@ def test_a_written_off_customer_is_blocked_and_the_agency_recovers_a_share():
 # --------------------------------------------------------------------------------------- invoice errors
 
 
+@pytest.mark.slow
 def test_more_invoice_errors_raise_disputes_and_dso():
     base = _risky_world(invoicing={"paper_error_rate": 0.02, "electronic_error_rate": 0.01})
     sloppy = base.with_overrides({"invoicing.paper_error_rate": 0.2, "invoicing.electronic_error_rate": 0.1})
@@ -188,6 +191,7 @@ def test_an_error_is_disputed_when_the_customer_comes_to_pay():
 # --------------------------------------------------------------------------------------- penalties
 
 
+@pytest.mark.slow
 def test_a_harsher_penalty_brings_income_and_its_costs():
     base = _risky_world(policy={"penalty": {"interest_percent_per_month": 0.5}})
     harsh = base.with_overrides({"policy.penalty.interest_percent_per_month": 3.0, "policy.penalty.fee": 100.0})
@@ -200,6 +204,7 @@ def test_a_harsher_penalty_brings_income_and_its_costs():
 # --------------------------------------------------------------------------------------- discounts
 
 
+@pytest.mark.slow
 def test_discount_uptake_rises_smoothly_with_the_discount():
     base = small_world(run={"replications": 3})
     uptake = []
