@@ -257,13 +257,14 @@ class PaymentBehaviour(_Frozen):
     )
     penalty_sensitivity: NonNegative = Field(
         1.0,
-        description="Late days shrink by exp(-this x annual penalty rate) for customers who respond to penalties (assumption).",
+        description="Late days shrink by exp(-this x r/(1+r)), r the penalty's annual rate, for customers who respond to penalties (assumption).",
     )
     penalty_backfire_share: Probability = Field(
         0.1,
         description="Share of customers for whom a late fee is a price: they pay later (Gneezy & Rustichini 2000; assumption).",
     )
-    penalty_backfire_sensitivity: NonNegative = Field(0.5, description="Late days grow by exp(this x annual penalty rate) for backfire customers (assumption).")
+    penalty_backfire_sensitivity: NonNegative = Field(
+        0.5, description="Late days grow by exp(this x r/(1+r)), r the penalty's annual rate, for backfire customers (assumption).")
     deduction_probability: Probability = Field(
         0.05,
         description="Chance a payment is short (a deduction), which opens a dispute on the rest (CRF: 5-15% of invoices).",
@@ -397,7 +398,10 @@ class Invoicing(_Frozen):
 class Disputes(_Frozen):
     """How disputes and short payments end."""
 
-    credit_note_probability: Probability = Field(0.4, description="Chance a resolved dispute ends in a credit note (assumption).")
+    credit_note_probability: Probability = Field(
+        0.4, description="Chance a dispute about a wrong invoice ends in a credit note correcting it (assumption).")
+    concession_probability: Probability = Field(
+        0.1, description="Chance a dispute about a correct invoice ends in a credit note all the same: a concession, a cost (assumption).")
     credit_note_share: Distribution = Field(Uniform(low=0.2, high=1.0), description="Share of the open amount a credit note cancels.")
     deduction_valid_probability: Probability = Field(0.5, description="Chance a short payment's deduction is accepted and credited in full (assumption).")
     unearned_recovered_probability: Probability = Field(

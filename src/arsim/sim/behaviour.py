@@ -425,6 +425,9 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     days_late = median_late * np.exp(days_effect * u_customer + sigma_late * rng_pay.standard_normal(n_orders))
     # A late-payment penalty pulls late days in for most customers and pushes them out for a few.
     pressure = penalty_annual_rate(policy.penalty, amount=amount)
+    # Pressure saturates: a fee many times an invoice's financing cost is felt as very dear, not infinitely so
+    # (without this, a fixed fee on a small invoice would multiply a backfire customer's delay without bound).
+    pressure = pressure / (1.0 + pressure)
     sensitivity = np.where(
         backfire[owner],
         -np.array([b.penalty_backfire_sensitivity for b in behaviour])[seg_of],

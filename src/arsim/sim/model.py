@@ -401,21 +401,26 @@ class _Model:
 
         The hold looks at what is really overdue and owed: invoices under query or dispute and small remainders
         do not count (rules.counts_for_hold). A customer's invoices are issued in date order and their due dates
-        never fall back, and a dict keeps insertion order, so the scan stops at the first invoice not yet overdue.
+        never fall back, and a dict keeps insertion order, so a scan stops at the first invoice due too late to
+        matter; for most customers that is the first one.
         """
+        invoices = self.open_invoices[customer].values()
         minimum = self.hold_min_amount
-        overdue = False  # anything really owed and overdue, as of today
-        for inv in self.open_invoices[customer].values():
+        for inv in invoices:
+            if inv.due_day >= hold_cutoff:
+                break
+            if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=minimum):
+                return "credit_hold"
+        if order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
+            return None
+        if not self.review_over_limit:
+            return "credit_limit"
+        # Credit review approves an over-limit order from a customer with nothing overdue: the limit caps exposure
+        # to customers who are falling behind, not a good customer's big order.
+        for inv in invoices:
             if inv.due_day >= today:
                 break
             if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=minimum):
-                if inv.due_day < hold_cutoff:
-                    return "credit_hold"
-                overdue = True
-        if not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
-            # Credit review approves an over-limit order from a customer with nothing overdue (when the policy says
-            # so): the limit caps exposure to customers who are falling behind, not a good customer's big order.
-            if overdue or not self.review_over_limit:
                 return "credit_limit"
         return None
 
@@ -995,6 +1000,7 @@ class _Model:
         inv, (dispute_id, cause, row) = value
         now = self.env.now
         credited = 0.0
+        kind = "credit_note"  # a credit note that corrects the sale: a wrong invoice, or a valid claim behind a deduction
         if not inv.closed:
             rules = self.scenario.disputes
             if cause == "deduction":
@@ -1002,13 +1008,15 @@ class _Model:
                     credited = inv.open_amount
             elif cause == "unearned_discount":
                 if row[R_CREDIT_NOTE] >= rules.unearned_recovered_probability:
-                    credited = inv.open_amount  # conceded; otherwise the customer pays it after all
-            elif row[R_CREDIT_NOTE] < rules.credit_note_probability:
-                credited = inv.open_amount * self.credit_note_share(row[R_CREDIT_SHARE])
+                    credited, kind = inv.open_amount, "concession"  # conceded; otherwise the customer pays it after all
+            elif inv.error:
+                if row[R_CREDIT_NOTE] < rules.credit_note_probability:
+                    credited = inv.open_amount * self.credit_note_share(row[R_CREDIT_SHARE])
+            elif row[R_CREDIT_NOTE] < rules.concession_probability:  # a complaint about a correct invoice, given way to
+                credited, kind = inv.open_amount * self.credit_note_share(row[R_CREDIT_SHARE]), "concession"
         self.disputes_resolved.append(rec.DisputeResolved(now, dispute_id, credited))
         inv.dispute_open = False
         if credited > 0:
-            kind = "credit_note" if inv.error else "concession"  # correcting a wrong invoice, or giving way on a right one
             if credited >= inv.open_amount - 1e-9:
                 self._close(inv, now, write_off=kind)
                 return
