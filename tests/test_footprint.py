@@ -46,12 +46,19 @@ def test_the_estimate_is_within_a_fifth_of_the_drawn_book(name):
 
 
 def test_customers_who_default_stop_ordering_in_the_estimate():
-    # Six in ten customers default within a year: over 1000 days they order for about 60% of the time.
+    # Six in ten customers default within a year: over 1000 days they order for about 60% of the time. With default
+    # unrelated to strain and lateness, the hazard is constant and the same for all, and the estimate exact.
+    neutral = {"strained_hazard_multiplier": 1.0, "lateness_hazard_effect": 0.0}
     risky = validate_scenario({
-        "portfolio": {"segments": [{"name": "a", "customers": 3000, "default_probability_per_year": 0.6}]},
+        "portfolio": {"segments": [{"name": "a", "customers": 3000, "default_probability_per_year": 0.6, "risk": neutral}]},
         "run": {"warmup_days": 0, "horizon_days": 1000},
     })
     assert estimated_invoices(risky) == pytest.approx(_drawn_invoices(risky), rel=0.05)
+    # Hazards that differ between customers (a riskier class, lateness) leave more customers ordering for longer.
+    classes = {**neutral, "classes": [{"share": 0.5, "hazard_multiplier": 0.2}, {"share": 0.5, "hazard_multiplier": 1.8}]}
+    mixed = risky.with_overrides({"portfolio.segments.a.risk": classes})
+    assert estimated_invoices(mixed) == pytest.approx(_drawn_invoices(mixed), rel=0.05)
+    assert estimated_invoices(mixed) > estimated_invoices(risky)
 
 
 def test_regular_orders_are_estimated_like_random_ones():

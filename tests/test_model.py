@@ -83,13 +83,27 @@ def test_a_discount_taker_pays_inside_the_window():
     assert _rows(frames["payment"]) == [(10, 0, 0, 980.0, 20.0, 0.0, True, "full")]
 
 
-def test_penalty_income_on_a_late_payment():
-    scenario = one_invoice_world(policy={"penalty": {"interest_percent_per_month": 1.5, "fee": 40, "collect_share": 0.5}})
+def test_an_uncontested_penalty_is_income_when_paid():
+    scenario = one_invoice_world(policy={"penalty": {"interest_percent_per_month": 1.5, "fee": 40, "collect_share": 1.0, "contest_probability": 0.0}})
     frames = simulate(scenario).frames
     payment = frames["payment"].iloc[0]
     days_late = payment["day"] - 30
     assert days_late > 0
-    assert payment["penalty_income"] == pytest.approx(0.5 * (1000 * 0.015 * days_late / 30 + 40))
+    charged = 1000 * 0.015 * days_late / 30 + 40
+    assert payment["penalty_income"] == pytest.approx(charged)
+    settled = frames["penalty_settled"]
+    assert settled[["charged", "collected"]].to_numpy().tolist() == [[pytest.approx(charged), pytest.approx(charged)]]
+    assert list(settled["outcome"]) == ["paid"]
+
+
+def test_a_contested_penalty_takes_a_collector_and_may_be_waived():
+    scenario = one_invoice_world(policy={"penalty": {"fee": 40, "contest_probability": 1.0, "waive_probability": 1.0}})
+    frames = simulate(scenario).frames
+    assert frames["payment"]["penalty_income"].sum() == 0  # nothing collected with the payment
+    assert list(frames["penalty_settled"]["outcome"]) == ["waived"]
+    assert frames["penalty_settled"]["collected"].sum() == 0
+    assert len(frames["query_raised"]) == 1 and len(frames["query_answered"]) == 1  # a collector answered the query
+    assert list(frames["work"]["kind"]) == ["query"]
 
 
 def test_the_shift_calendar_gives_exact_minutes():
@@ -121,7 +135,16 @@ def worlds(draw):
                 "deduction_probability": draw(st.floats(0, 0.5)),
                 "weekly_run_share": draw(st.floats(0, 1)),
                 "discount_sensitive_share": draw(st.floats(0, 1)),
+                "unearned_discount_probability": draw(st.sampled_from([0.0, 0.5])),
             },
+            "relationship": {
+                "order_patience_days": {"dist": "exponential", "mean": draw(st.sampled_from([1.0, 20.0]))},
+                "pay_to_release_probability": draw(st.floats(0, 1)),
+                "leave_probability_per_lost_order": draw(st.sampled_from([0.0, 0.5])),
+                "leave_probability_per_penalty": draw(st.sampled_from([0.0, 0.2])),
+            },
+            "risk": {"distress_days": draw(st.sampled_from([0, 120])), "classes": draw(st.sampled_from([
+                [{"share": 1.0}], [{"share": 0.7}, {"share": 0.3, "hazard_multiplier": 4.0, "lateness_shift": 1.0}]]))},
             "contact_response": {"channels": {"call": {
                 "reach_probability": draw(st.floats(0, 1)), "query_probability": draw(st.floats(0, 0.5)),
                 "promise_probability": draw(st.floats(0, 0.3)), "dispute_probability": draw(st.floats(0, 0.2)),
@@ -136,13 +159,16 @@ def worlds(draw):
             "shift_start_hour": 6, "working_weekdays": weekdays,
         },
         "policy": {
-            "discount": {"percent": draw(st.sampled_from([0, 1, 2.5])), "days": 10},
-            "penalty": {"interest_percent_per_month": draw(st.sampled_from([0, 2])), "fee": draw(st.sampled_from([0, 25]))},
+            "discount": {"percent": draw(st.sampled_from([0, 1, 2.5])), "days": 10, "unearned": draw(st.sampled_from(["accept", "chase"]))},
+            "penalty": {"interest_percent_per_month": draw(st.sampled_from([0, 2])), "fee": draw(st.sampled_from([0, 25])),
+                        "contest_probability": draw(st.sampled_from([0.0, 0.3, 0.9]))},
+            "agency": {"enabled": draw(st.booleans()), "recovery_probability_insolvent": draw(st.sampled_from([0.0, 0.5]))},
             "dunning": {"min_days_between_contacts": draw(st.sampled_from([0, 3, 14])), "enabled": draw(st.booleans())},
             "worklist_rule": draw(st.sampled_from(["task_type", "fifo", "amount_at_risk", "days_past_due"])),
             "write_off_days_past_due": draw(st.sampled_from([20, 45.5, 180])),
             "payment_plan": {"enabled": draw(st.booleans()), "min_days_past_due": 10, "acceptance_probability": 0.8},
-            "credit": {"limit_months_of_sales": draw(st.sampled_from([None, 1.0, 6.0])), "hold_days_past_due": draw(st.sampled_from([None, 30]))},
+            "credit": {"limit_months_of_sales": draw(st.sampled_from([None, 1.0, 6.0])), "hold_days_past_due": draw(st.sampled_from([None, 30])),
+                       "review_over_limit": draw(st.booleans()), "hold_min_amount": draw(st.sampled_from([0.0, 500.0]))},
         },
         "run": {"horizon_days": draw(st.integers(30, 200)), "warmup_days": draw(st.integers(0, 60)), "seed": draw(st.integers(0, 10**6))},
     }
@@ -167,6 +193,35 @@ def test_money_is_conserved(scenario):
     written_off = frames["write_off"]["amount"].sum()
     assert invoiced == pytest.approx(collected + discounts + written_off + result.open_amount_end, rel=1e-9, abs=1e-6)
     assert result.open_amount_end >= -1e-6
+    # Money outside the invoices: an agency never recovers more than it was given, nor keeps more than it got; a
+    # penalty never brings in more than was charged.
+    recoveries, penalties = frames["agency_recovery"], frames["penalty_settled"]
+    assert (recoveries["recovered"] <= recoveries["placed"] + 1e-9).all()
+    assert ((recoveries["commission"] >= 0) & (recoveries["commission"] <= recoveries["recovered"] + 1e-9)).all()
+    assert ((penalties["collected"] >= 0) & (penalties["collected"] <= penalties["charged"] + 1e-9)).all()
+    placed = frames["write_off"].query("kind == 'bad_debt'").set_index("invoice_id")["amount"]
+    assert np.allclose(recoveries["placed"].to_numpy(), placed.reindex(recoveries["invoice_id"]).to_numpy())
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_every_order_ships_once_is_lost_once_or_still_waits(scenario):
+    result = simulate(scenario)
+    frames = result.frames
+    issued = frames["invoice_issued"]["invoice_id"]
+    lost = frames["order_refused"]["order_id"]
+    assert not issued.duplicated().any() and not lost.duplicated().any()
+    assert not set(issued) & set(lost)
+    held = frames["order_held"]
+    assert not held["order_id"].duplicated().any()  # an order is held once, and waits until it ships or is lost
+    still_waiting = set(held["order_id"]) - set(issued) - set(lost)
+    assert len(issued) + len(lost) + len(still_waiting) == result.orders
+    # A held order ships on or after the day it was held, never before its order day.
+    shipped = frames["invoice_issued"].set_index("invoice_id").reindex(held["order_id"])
+    waited = shipped["day"].notna()
+    assert (shipped.loc[waited.to_numpy(), "day"].to_numpy() >= held.loc[waited.to_numpy(), "day"].to_numpy()).all()
+    # Nobody leaves twice.
+    assert not frames["customer_lost"]["customer_id"].duplicated().any()
 
 
 @PROPERTY_SETTINGS
@@ -238,8 +293,9 @@ def test_same_seed_same_events_other_seed_differs():
 
 
 def test_a_dunning_change_leaves_invoices_identical():
-    # Common random numbers: with credit limits and holds off, no policy lever changes which invoices exist.
-    base = small_world(policy={"credit": {"limit_months_of_sales": None, "hold_days_past_due": None}})
+    # Common random numbers: with credit limits and holds off, and no write-off inside the run (a write-off blocks
+    # the customer), no policy lever changes which invoices exist.
+    base = small_world(policy={"credit": {"limit_months_of_sales": None, "hold_days_past_due": None}, "write_off_days_past_due": 1000})
     harsher = base.with_overrides({
         "policy.dunning.steps": [{"day": -3, "channel": "call"}, {"day": 2, "channel": "call"}, {"day": 10, "channel": "letter"}],
         "policy.dunning.min_days_between_contacts": 0,

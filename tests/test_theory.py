@@ -70,7 +70,9 @@ def _erlang_world(*, collectors: int, load: float, mean_minutes: float, seed: in
                  "working_weekdays": [0, 1, 2, 3, 4, 5, 6],
                  "minutes": {"query": {"dist": "exponential", "mean": mean_minutes}}},
         "policy": {"dunning": {"steps": [{"day": -5, "channel": "email"}], "min_days_between_contacts": 0},
-                   "worklist_rule": "fifo", "credit": {"limit_months_of_sales": None, "hold_days_past_due": None}},
+                   "worklist_rule": "fifo", "credit": {"limit_months_of_sales": None, "hold_days_past_due": None},
+                   # No write-off inside the run: a written-off customer is blocked, which would thin the order stream.
+                   "write_off_days_past_due": 100000},
         "run": {"horizon_days": 1500, "warmup_days": 60, "seed": seed},
     }
     return validate_scenario(data, source="erlang"), queries_per_day

@@ -29,6 +29,9 @@ KPI_KEYS: tuple[str, ...] = (
     "penalty_income", "financing_cost", "collector_cost", "contact_cost", "bad_debt_amount", "lost_margin",
     "net_cost", "sales", "collected", "ar_end", "average_ar", "queries_opened", "queries_answered",
     "disputes_opened", "disputes_resolved", "credit_notes", "orders_refused", "discount_uptake",
+    "orders_held", "orders_lost_waiting", "customers_lost", "sales_lost", "sales_lost_to_churn", "penalties_charged",
+    "penalties_contested", "penalties_waived", "agency_recovered", "agency_commission", "concessions", "error_credit_notes",
+    "error_cost", "unearned_discounts_taken", "unearned_discounts_recovered",
     "aging_current", "aging_1-30", "aging_31-60", "aging_61-90", "aging_91+", *CONTACT_DELIVERY_KEYS,
 )
 """Every KPI a simulation run reports, in report order."""
@@ -248,6 +251,9 @@ class _Prepared:
     movements: Movements
     closing: pd.DataFrame  # payments that settle an invoice, with the invoice's due day
     discounted: np.ndarray  # for each issued invoice (row), whether it has taken a discount
+    erroneous: np.ndarray  # for each issued invoice (row), whether it was wrong
+    issued_amount: pd.Series  # invoice amount by invoice_id
+    unearned_invoices: np.ndarray  # invoice ids with an unearned discount deducted
     answered: pd.DataFrame  # answered queries with the time raised
     queries: pd.DataFrame  # raised queries with the time answered (NaN if never)
     resolved: pd.DataFrame  # resolved disputes with the time opened
@@ -258,6 +264,7 @@ class _Prepared:
 _TIME_COLUMNS: dict[str, str] = {
     "payment": "day", "write_off": "day", "contact": "time", "query_raised": "time", "dispute_opened": "time",
     "order_refused": "day", "invoice_issued": "day", "task_created": "time", "task_done": "time",
+    "order_held": "day", "customer_lost": "day", "penalty_settled": "time", "agency_recovery": "day",
 }
 
 
@@ -290,7 +297,10 @@ def _prepare(frames: dict[str, pd.DataFrame]) -> _Prepared:
                 resolved=_Rows(resolved, "time"))
     return _Prepared(
         frames=frames, movements=_Balances(movements.invoices, movements.settlements), closing=closing,
-        discounted=discounted.to_numpy(), answered=answered, queries=queries, resolved=resolved, promises=promises, rows=rows,
+        discounted=discounted.to_numpy(), erroneous=issued["error"].to_numpy(dtype=bool),
+        issued_amount=issued.set_index("invoice_id")["amount"],
+        unearned_invoices=pay.loc[pay["kind"] == "unearned_discount", "invoice_id"].unique(),
+        answered=answered, queries=queries, resolved=resolved, promises=promises, rows=rows,
     )
 
 
@@ -310,7 +320,8 @@ def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: in
     pay = rows["payment"].within(start, end)
     off = rows["write_off"].within(start, end)
     bad_debt = float(off.loc[off["kind"] == "bad_debt", "amount"].sum())
-    credit_notes = float(off.loc[off["kind"] == "credit_note", "amount"].sum())
+    error_credit_notes = float(off.loc[off["kind"] == "credit_note", "amount"].sum())
+    concessions = float(off.loc[off["kind"] == "concession", "amount"].sum())
 
     # Days late of invoices paid in full during the period (an early payment counts as 0 days late).
     closing = rows["closing"].within(start, end)
@@ -344,10 +355,18 @@ def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: in
     financing = money.cost_of_capital_per_year * average_ar * days / 365.0
     collector_cost = scenario.team.collectors * scenario.team.cost_per_collector_per_year * days / 365.0
     discount_cost = float(pay["discount"].sum())
-    penalty_income = float(pay["penalty_income"].sum())
-    lost_margin = money.gross_margin * float(refused["amount"].sum())
+    penalties = rows["penalty_settled"].within(start, end)
+    penalty_income = float(penalties["collected"].sum())
+    sales_lost = float(refused["amount"].sum())
+    lost_margin = money.gross_margin * sales_lost
+    recoveries = rows["agency_recovery"].within(start, end)
+    agency_recovered, agency_commission = float(recoveries["recovered"].sum()), float(recoveries["commission"].sum())
     invoices_in = rows["invoice_issued"].positions(start, end)
     invoice_count = len(prepared.discounted[invoices_in])
+    error_cost = scenario.invoicing.error_rework_cost * float(prepared.erroneous[invoices_in].sum())
+    unearned = pay[pay["kind"] == "unearned_discount"]
+    unearned_taken = float((prepared.issued_amount.reindex(unearned["invoice_id"]).to_numpy() - unearned["collected"].to_numpy()).sum())
+    unearned_recovered = float(pay.loc[(pay["kind"] == "remainder") & pay["invoice_id"].isin(prepared.unearned_invoices), "collected"].sum())
 
     result.update({
         "bad_debt_ratio": safe_ratio(bad_debt, sales),
@@ -367,14 +386,30 @@ def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: in
         "contact_cost": contact_cost,
         "bad_debt_amount": bad_debt,
         "lost_margin": lost_margin,
-        "net_cost": financing + discount_cost + collector_cost + contact_cost + bad_debt + lost_margin - penalty_income,
+        "net_cost": (financing + discount_cost + collector_cost + contact_cost + bad_debt + lost_margin + concessions + error_cost
+                     + agency_commission - agency_recovered - penalty_income),
         "collected": float(pay["collected"].sum()),
         "queries_opened": float(len(rows["query_raised"].within(start, end))),
         "queries_answered": float(len(answered_in)),
         "disputes_opened": float(len(rows["dispute_opened"].within(start, end))),
         "disputes_resolved": float(len(resolved)),
-        "credit_notes": credit_notes,
+        "credit_notes": error_credit_notes + concessions,
         "orders_refused": float(len(refused)),
+        "orders_held": float(len(rows["order_held"].within(start, end))),
+        "orders_lost_waiting": float((refused["reason"] == "held_too_long").sum()),
+        "customers_lost": float(len(rows["customer_lost"].within(start, end))),
+        "sales_lost": sales_lost,
+        "sales_lost_to_churn": float(refused.loc[refused["reason"].isin(["customer_left", "written_off"]), "amount"].sum()),
+        "penalties_charged": float(penalties["charged"].sum()),
+        "penalties_contested": float(penalties["outcome"].isin(["upheld", "waived"]).sum()),
+        "penalties_waived": float(penalties.loc[penalties["outcome"] == "waived", "charged"].sum()),
+        "agency_recovered": agency_recovered,
+        "agency_commission": agency_commission,
+        "concessions": concessions,
+        "error_credit_notes": error_credit_notes,
+        "error_cost": error_cost,
+        "unearned_discounts_taken": unearned_taken,
+        "unearned_discounts_recovered": unearned_recovered,
         "discount_uptake": safe_ratio(float(prepared.discounted[invoices_in].sum()), invoice_count),
     })
     result.update(contact_delivery(frames, start=start, end=end))

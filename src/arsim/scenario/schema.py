@@ -243,18 +243,28 @@ class PaymentBehaviour(_Frozen):
     weekly_run_share: Probability = Field(0.5, description="Share of customers who pay in weekly payment runs (on one weekday); the rest pay any business day.")
     discount_sensitive_share: Probability = Field(0.3, description="Share of customers who consider early-payment discounts (assumption).")
     cost_of_capital: LogNormal = Field(
-        LogNormal(median=0.10, sigma=0.5),
-        description="Customers' annual cost of capital: a discount is taken if its implied rate is higher.",
+        LogNormal(median=0.15, sigma=1.0),
+        description="Customers' annual cost of capital: a discount is taken if its implied rate is higher (wide: firms differ; assumption).",
+    )
+    payables_days: Distribution = Field(
+        LogNormal(median=4.0, sigma=0.7),
+        description="Days a customer's payables process needs from receiving an invoice to paying it: a discount is taken only if "
+        "this fits in the window (a paper invoice arriving on day 5 of 10 often cannot; assumption).",
+    )
+    unearned_discount_probability: Probability = Field(
+        0.1,
+        description="Chance a discount-minded customer paying after the window deducts the discount anyway (an unearned discount; assumption).",
     )
     penalty_sensitivity: NonNegative = Field(
         1.0,
-        description="Late days shrink by exp(-this x annual penalty rate) for customers who respond to penalties (assumption).",
+        description="Late days shrink by exp(-this x r/(1+r)), r the penalty's annual rate, for customers who respond to penalties (assumption).",
     )
     penalty_backfire_share: Probability = Field(
         0.1,
         description="Share of customers for whom a late fee is a price: they pay later (Gneezy & Rustichini 2000; assumption).",
     )
-    penalty_backfire_sensitivity: NonNegative = Field(0.5, description="Late days grow by exp(this x annual penalty rate) for backfire customers (assumption).")
+    penalty_backfire_sensitivity: NonNegative = Field(
+        0.5, description="Late days grow by exp(this x r/(1+r)), r the penalty's annual rate, for backfire customers (assumption).")
     deduction_probability: Probability = Field(
         0.05,
         description="Chance a payment is short (a deduction), which opens a dispute on the rest (CRF: 5-15% of invoices).",
@@ -268,6 +278,52 @@ class PaymentBehaviour(_Frozen):
         if self.strained_share >= 1:
             raise ValueError("strained_share must be below 1")
         return self
+
+
+class RiskClass(_Frozen):
+    """A credit risk class inside a segment: moves default hazard and lateness together."""
+
+    share: Probability = Field(1.0, description="Share of the segment's customers in this class (shares are normalised).")
+    hazard_multiplier: Positive = Field(1.0, description="Default hazard relative to the segment's (the segment's average is kept).")
+    lateness_shift: Float = Field(0.0, description="Added to the customer's latent lateness (standard deviations): positive pays later.")
+
+
+class CreditRisk(_Frozen):
+    """Default as the end of a cash strain, not an independent coin (Molina and Preve 2012: firms in financial
+    distress stretch trade credit before they fail). The segment's average default probability is kept; it is
+    shared out so that strained, habitually late customers and riskier classes default more."""
+
+    strained_hazard_multiplier: Float = Field(
+        8.0, ge=1.0, description="Default hazard while cash-strained, relative to the normal state (1: unrelated; assumption).")
+    lateness_hazard_effect: NonNegative = Field(
+        0.5, description="Log default hazard per standard deviation of the customer's latent lateness (0: unrelated; assumption).")
+    distress_days: NonNegative = Field(
+        120.0,
+        description="Before it defaults, a customer is cash-strained for this many days, so it pays later and later (0: no run-up; assumption).",
+    )
+    classes: tuple[RiskClass, ...] = Field(default=(RiskClass(),), description="Credit risk classes and their shares.")
+
+    @field_validator("classes")
+    @classmethod
+    def _some_share(cls, value: tuple[RiskClass, ...]) -> tuple[RiskClass, ...]:
+        if not value or sum(c.share for c in value) <= 0:
+            raise ValueError("classes need at least one class with a share above 0")
+        return value
+
+
+class Relationship(_Frozen):
+    """What strains a customer relationship until the customer leaves (churn). All (assumption) parameters:
+    Intrum's European Payment Report 2020 finds 69% of companies accept later payment rather than damage a
+    relationship, which is the risk these parameters price."""
+
+    order_patience_days: Distribution = Field(
+        Exponential(mean=14.0), description="Days a held order waits for credit before the customer cancels it (lost margin).")
+    pay_to_release_probability: Probability = Field(
+        0.7, description="Chance a customer whose order is held pays what holds it in its next payment run, to get the goods (assumption).")
+    leave_probability_per_held_order: Probability = Field(0.005, description="Chance a customer leaves when one of its orders is held.")
+    leave_probability_per_lost_order: Probability = Field(0.05, description="Chance a customer leaves when a held order is lost.")
+    leave_probability_per_penalty: Probability = Field(
+        0.005, description="Chance a customer leaves when charged a penalty of 1% of the invoice; k% gives 1-(1-this)^k.")
 
 
 class Segment(_Frozen):
@@ -292,7 +348,10 @@ class Segment(_Frozen):
         description="Share of customers on statement terms: an invoice falls due at the end of the month of invoice date + terms_days, and invoices due "
         "together are paid as one.",
     )
-    default_probability_per_year: Probability = Field(0.005, description="Chance a customer defaults within a year (its open invoices are never paid).")
+    default_probability_per_year: Probability = Field(
+        0.005, description="Average chance a customer defaults within a year (its open invoices are never paid); risk moves it per customer.")
+    risk: CreditRisk = Field(default_factory=lambda: CreditRisk(), description="How default is foreshadowed by cash strain and lateness.")
+    relationship: Relationship = Field(default_factory=lambda: Relationship(), description="How held orders, penalties and write-offs drive customers away.")
     e_invoice_share: Probability = Field(0.6, description="Share of customers who receive electronic invoices (the rest get paper).")
     behaviour: PaymentBehaviour = Field(default_factory=PaymentBehaviour, description="Payment behaviour.")
     contact_response: ContactResponse = Field(default_factory=ContactResponse, description="Response to dunning contacts.")
@@ -329,16 +388,24 @@ class Invoicing(_Frozen):
     electronic_delivery_days: Distribution = Field(Fixed(value=0), description="Days for an e-invoice to reach the customer.")
     paper_error_rate: Probability = Field(0.04, description="Chance a paper invoice contains an error (assumption).")
     electronic_error_rate: Probability = Field(0.015, description="Chance an e-invoice contains an error (assumption).")
-    error_dispute_probability: Probability = Field(0.5, description="Chance an erroneous invoice is disputed on receipt (assumption).")
+    error_dispute_probability: Probability = Field(
+        0.8, description="Chance an erroneous invoice is disputed when the customer processes it for payment (assumption).")
+    error_rework_cost: NonNegative = Field(
+        30.0, description="Cost of investigating and reissuing one erroneous invoice (currency; assumption).")
     error_dispute_multiplier: NonNegative = Field(3.0, description="Multiplier on a contact's dispute probability when the invoice is wrong.")
 
 
 class Disputes(_Frozen):
     """How disputes and short payments end."""
 
-    credit_note_probability: Probability = Field(0.4, description="Chance a resolved dispute ends in a credit note (assumption).")
+    credit_note_probability: Probability = Field(
+        0.4, description="Chance a dispute about a wrong invoice ends in a credit note correcting it (assumption).")
+    concession_probability: Probability = Field(
+        0.1, description="Chance a dispute about a correct invoice ends in a credit note all the same: a concession, a cost (assumption).")
     credit_note_share: Distribution = Field(Uniform(low=0.2, high=1.0), description="Share of the open amount a credit note cancels.")
     deduction_valid_probability: Probability = Field(0.5, description="Chance a short payment's deduction is accepted and credited in full (assumption).")
+    unearned_recovered_probability: Probability = Field(
+        0.6, description="Chance a chased unearned discount is paid after all (the rest is conceded; assumption).")
 
     @model_validator(mode="after")
     def _share(self) -> Disputes:
@@ -508,6 +575,11 @@ class Credit(_Frozen):
         None, ge=0, le=1,
         description="Segments with a higher annual default probability are refused as customers; null accepts all.",
     )
+    review_over_limit: bool = Field(
+        True, description="An order over the limit from a customer with nothing overdue is approved on credit review (assumption); "
+        "false: the limit is hard.")
+    hold_min_amount: NonNegative = Field(
+        50.0, description="The hold ignores invoices with less than this open (small remainders) and invoices under query or dispute.")
 
 
 class Discount(_Frozen):
@@ -515,6 +587,8 @@ class Discount(_Frozen):
 
     percent: Float = Field(0.0, ge=0, lt=100, description="Discount percent (0 for none).")
     days: Int = Field(10, ge=0, description="Discount window in days from the invoice date.")
+    unearned: Literal["accept", "chase"] = Field(
+        "chase", description="A discount deducted after the window: accept it (a concession) or chase it (a collector works it as a dispute).")
 
 
 class Penalty(_Frozen):
@@ -522,7 +596,11 @@ class Penalty(_Frozen):
 
     interest_percent_per_month: NonNegative = Field(0.0, description="Interest charged per month past due, percent.")
     fee: NonNegative = Field(0.0, description="Fixed fee per late invoice.")
-    collect_share: Probability = Field(0.5, description="Share of charged penalties actually collected (B2B sellers waive many; assumption).")
+    collect_share: Probability = Field(0.5, description="Chance an uncontested penalty is paid; unpaid penalties are not income (assumption).")
+    contest_probability: Probability = Field(
+        0.3, description="Chance a penalty of 1% of its invoice is contested (a query a collector must answer); a penalty of k% is "
+        "contested with chance 1-(1-this)^k (Intrum EPR 2020; assumption).")
+    waive_probability: Probability = Field(0.6, description="Chance a contested penalty is waived after the query (assumption).")
 
 
 class PaymentPlan(_Frozen):
@@ -533,6 +611,19 @@ class PaymentPlan(_Frozen):
     acceptance_probability: Probability = Field(0.3, description="Chance the customer accepts (assumption).")
     instalments: Int = Field(3, ge=2, description="Number of equal instalments.")
     interval_days: Positive = Field(30.0, description="Days between instalments.")
+
+
+class Agency(_Frozen):
+    """A collection agency that takes written-off debts and recovers a share after a delay, for a commission."""
+
+    enabled: bool = Field(True, description="Hand written-off debts to an agency.")
+    recovery_probability_solvent: Probability = Field(
+        0.6, description="Chance the agency recovers a debt from a customer that has not defaulted (assumption).")
+    recovery_probability_insolvent: Probability = Field(
+        0.05, description="Chance the agency recovers anything from a defaulted customer (an insolvency dividend; assumption).")
+    recovered_share: Uniform = Field(Uniform(low=0.3, high=1.0), description="Share of a debt recovered when the agency recovers (uniform).")
+    recovery_days: Distribution = Field(Exponential(mean=90.0), description="Days from hand-over to the recovered money.")
+    commission_share: Probability = Field(0.25, description="Share of what it recovers that the agency keeps (contingency fee; assumption).")
 
 
 class Policy(_Frozen):
@@ -549,7 +640,9 @@ class Policy(_Frozen):
         "(largest open amount first), days_past_due (oldest due first), predicted_risk (largest expected amount-days late from the "
         "customer's payment history so far in the run and its open past-due amount).",
     )
-    write_off_days_past_due: Positive = Field(180.0, description="Unpaid invoices are written off this many days past due.")
+    write_off_days_past_due: Positive = Field(
+        180.0, description="Unpaid invoices are written off this many days past due; the customer is then blocked for new orders.")
+    agency: Agency = Field(default_factory=lambda: Agency(), description="Collection agency that works written-off debts.")
     payment_plan: PaymentPlan = Field(default_factory=PaymentPlan, description="Instalment plans.")
 
 

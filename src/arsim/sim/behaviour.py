@@ -50,6 +50,13 @@ from arsim.sim.streams import stream, substream
 ) = range(17)
 RESPONSE_COLUMNS = 17
 SLOT_ERROR_DISPUTE, SLOT_DEDUCTION = 0, 1
+
+# Columns of the per-order relationship draws (Orders.relationship: uniform in [0, 1)); append only, never reorder.
+(
+    U_PATIENCE, U_LEAVE_HELD, U_LEAVE_LOST, U_LEAVE_PENALTY, U_CONTEST, U_WAIVE, U_PENALTY_PAID, U_CONTEST_MINUTES,
+    U_RECOVERY, U_RECOVERED_SHARE, U_RECOVERY_DAYS, U_UNEARNED, U_PAY_TO_RELEASE,
+) = range(13)
+RELATIONSHIP_COLUMNS = 13
 FIRST_STEP_SLOT = 2
 REPEATS_PER_STEP = int(MAX_CONTACT_VOLUME)
 
@@ -116,7 +123,10 @@ class Customers:
     default_day: np.ndarray  # inf if the customer never defaults in the run
     run_weekday: np.ndarray  # int weekday of the weekly payment run, -1 = pays any business day
     electronic: np.ndarray  # bool: receives e-invoices
-    discount_taker: np.ndarray  # bool: would take the current discount
+    discount_taker: np.ndarray  # bool: would take the current discount (its implied rate beats the customer's cost of capital)
+    discount_minded: np.ndarray  # bool: considers discounts at all (may deduct one after the window)
+    payables_days: np.ndarray  # days its payables process needs from receiving an invoice to paying it
+    risk_class: np.ndarray  # int: index into the segment's credit risk classes
     penalty_backfire: np.ndarray  # bool: treats a late fee as a price
     refused: np.ndarray  # bool: refused by the credit approval rule
 
@@ -131,11 +141,12 @@ class Orders:
     due_day: np.ndarray  # int
     received_day: np.ndarray  # float: invoice date + delivery days
     error: np.ndarray  # bool
-    error_dispute_day: np.ndarray  # float, inf if none
+    error_disputed: np.ndarray  # bool: the customer disputes the error when it processes the invoice for payment
     strained: np.ndarray  # bool: customer cash-strained at the due date
     decision_day: np.ndarray  # float: day the customer decides to pay with nobody calling; inf if never
     takes_discount: np.ndarray  # bool
     deduction_share: np.ndarray  # 0 if the payment is not short
+    relationship: np.ndarray  # float32 (n_orders, RELATIONSHIP_COLUMNS): uniform draws for holds, churn, penalties, agency
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,56 @@ def _markov_switches(rng: np.random.Generator, *, initial: np.ndarray, mean_norm
     if not columns:
         return np.full((count, 1), np.inf)
     return np.column_stack(columns)
+
+
+def _relative_hazard(segments, segment: np.ndarray, *, latent: np.ndarray, class_hazard: np.ndarray) -> np.ndarray:
+    """Each customer's default hazard in the normal state, relative to its segment's average hazard.
+
+    The hazard is base x class multiplier x exp(effect x latent lateness) x (strained multiplier while
+    strained). Dividing by the segment's expected value of that product (over classes, the normal latent
+    lateness and the stationary share of strained time) keeps the segment's average default probability
+    as the scenario states it, and only shares it out: to the strained, the habitually late, the riskier.
+    """
+    effect = np.array([s.risk.lateness_hazard_effect for s in segments])[segment]
+    relative = class_hazard * np.exp(effect * latent)
+    for index, seg in enumerate(segments):
+        members = segment == index
+        if not members.any():
+            continue
+        classes = seg.risk.classes
+        shares = np.array([c.share for c in classes], dtype=float)
+        shares = shares / shares.sum()
+        beta = seg.risk.lateness_hazard_effect
+        class_mean = float(np.sum(shares * np.array([c.hazard_multiplier * math.exp(beta * c.lateness_shift) for c in classes])))
+        strained_share = seg.behaviour.strained_share
+        state_mean = (1.0 - strained_share) + strained_share * seg.risk.strained_hazard_multiplier
+        relative[members] /= class_mean * math.exp(beta**2 / 2.0) * state_mean
+    return relative
+
+
+def _default_days(exposure: np.ndarray, *, hazard_normal: np.ndarray, strained_multiplier: np.ndarray, switches: np.ndarray,
+                  initial: np.ndarray, total_days: int) -> np.ndarray:
+    """Day each customer defaults (inf if not within the run): the time its cumulative hazard reaches an Exp(1) draw.
+
+    The hazard is piecewise constant between the switches of the customer's normal / strained chain, so the
+    crossing is found interval by interval, vectorised over customers.
+    """
+    count = exposure.size
+    default = np.full(count, np.inf)
+    remaining = exposure.astype(float).copy()
+    start = np.zeros(count)
+    state = initial.copy()
+    for column in range(switches.shape[1] + 1):
+        end = np.minimum(switches[:, column] if column < switches.shape[1] else np.full(count, np.inf), float(total_days))
+        rate = hazard_normal * np.where(state, strained_multiplier, 1.0)
+        mass = rate * np.maximum(end - start, 0.0)
+        hits = np.isnan(default) | np.isinf(default)
+        crossing = hits & (remaining <= mass) & (rate > 0)
+        default[crossing] = start[crossing] + remaining[crossing] / rate[crossing]
+        remaining = np.where(crossing, np.inf, remaining - mass)
+        start = np.maximum(start, end)
+        state = ~state
+    return np.where(default < total_days, default, np.inf)
 
 
 def _regular_orders(owner, time, *, regular, segment, order_rate, total_days):
@@ -247,19 +308,48 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     terms = np.array([s.terms_days for s in segments])[segment]
     implied = np.array([discount_annual_rate(policy.discount.percent, discount_days=policy.discount.days, terms_days=t) for t in terms])
     discount_taker = sensitive & (implied > cost_of_capital)
+    # Drawn from their own substream, so worlds that ignore them keep every other draw.
+    rng_extra = substream(seed, replication, "customers", 2)
+    payables_days = np.empty(n_customers)
+    risk_class = np.zeros(n_customers, dtype=np.int64)
+    lateness_shift = np.zeros(n_customers)
+    class_hazard = np.ones(n_customers)
+    u_class = rng_extra.random(n_customers)
+    for index, seg in enumerate(segments):
+        members = np.flatnonzero(segment == index)
+        payables_days[members] = sample(seg.behaviour.payables_days, rng_extra, members.size)
+        classes = seg.risk.classes
+        shares = np.array([c.share for c in classes], dtype=float)
+        chosen = np.searchsorted(np.cumsum(shares / shares.sum()), u_class[members], side="right").clip(0, len(classes) - 1)
+        risk_class[members] = chosen
+        lateness_shift[members] = np.array([c.lateness_shift for c in classes])[chosen]
+        class_hazard[members] = np.array([c.hazard_multiplier for c in classes])[chosen]
+    latent = latent + lateness_shift  # a riskier class pays later: the same latent lateness drives lateness and default
     refused_segment = np.array([segment_refused(policy.credit, default_probability_per_year=s.default_probability_per_year) for s in segments], dtype=bool)
     refused = refused_segment[segment] if segments else np.zeros(0, bool)
 
+    # --- each customer's normal / cash-strained chain over the run (its own stream)
+    rng_states = stream(seed, replication, "states")
+    share = np.array([s.behaviour.strained_share for s in segments])[segment]
+    mean_strained = np.array([s.behaviour.strained_spell_days for s in segments])[segment]
+    mean_normal = np.where(share > 0, mean_strained * (1 - share) / np.maximum(share, 1e-12), np.inf)
+    switches = _markov_switches(rng_states, initial=initial_strained, mean_normal=mean_normal, mean_strained=mean_strained, total_days=total_days)
+
     rng_default = stream(seed, replication, "defaults")
     pd_year = np.array([s.default_probability_per_year for s in segments])[segment]
-    hazard_per_day = -np.log1p(-np.minimum(pd_year, 1 - 1e-12)) / 365.0
-    default_day = np.where(hazard_per_day > 0, rng_default.exponential(1.0, n_customers) / np.maximum(hazard_per_day, 1e-300), np.inf)
-    default_day = np.where(default_day < total_days, default_day, np.inf)
+    base_hazard = -np.log1p(-np.minimum(pd_year, 1 - 1e-12)) / 365.0
+    hazard_normal = base_hazard * _relative_hazard(segments, segment, latent=latent, class_hazard=class_hazard)
+    strained_multiplier = np.array([s.risk.strained_hazard_multiplier for s in segments])[segment]
+    default_day = _default_days(
+        rng_default.exponential(1.0, n_customers), hazard_normal=hazard_normal, strained_multiplier=strained_multiplier,
+        switches=switches, initial=initial_strained, total_days=total_days,
+    )
 
     customers = Customers(
         segment=segment, order_rate_per_day=order_rate, typical_amount=typical_amount, expected_monthly_sales=expected_monthly_sales,
         average_invoice_amount=average_invoice_amount, latent_lateness=latent, default_day=default_day, run_weekday=run_weekday, electronic=electronic,
-        discount_taker=discount_taker, penalty_backfire=backfire, refused=refused,
+        discount_taker=discount_taker, discount_minded=sensitive, payables_days=payables_days, risk_class=risk_class,
+        penalty_backfire=backfire, refused=refused,
     )
 
     # --- orders: a Poisson process per customer, dated on business days, none after the customer defaults
@@ -298,20 +388,14 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     )
     received_day = day + delivery
     error = rng_inv.random(n_orders) < np.where(electronic[owner], inv.electronic_error_rate, inv.paper_error_rate)
-    disputes_on_receipt = error & (rng_inv.random(n_orders) < inv.error_dispute_probability)
-    reply_delay = np.empty(n_orders)
-    for index, seg in enumerate(segments):
-        members = seg_of == index
-        reply_delay[members] = sample(seg.contact_response.reply_delay_days, rng_inv, int(members.sum()))
-    error_dispute_day = np.where(disputes_on_receipt, received_day + reply_delay, np.inf)
+    error_disputed = error & (rng_inv.random(n_orders) < inv.error_dispute_probability)
 
     # --- latent payment offsets from the due date
-    rng_states = stream(seed, replication, "states")
-    share = np.array([s.behaviour.strained_share for s in segments])[segment]
-    mean_strained = np.array([s.behaviour.strained_spell_days for s in segments])[segment]
-    mean_normal = np.where(share > 0, mean_strained * (1 - share) / np.maximum(share, 1e-12), np.inf)
-    switches = _markov_switches(rng_states, initial=initial_strained, mean_normal=mean_normal, mean_strained=mean_strained, total_days=total_days)
     strained = _state_at(due_day.astype(float), owner, switches, initial_strained)
+    # The run-up to a default: a customer that will fail is cash-strained for its last distress_days.
+    distress = np.array([s.risk.distress_days for s in segments])[segment]
+    owner_default = default_day[owner]
+    strained |= (due_day >= owner_default - distress[owner]) & (due_day < owner_default)
 
     rng_pay = stream(seed, replication, "payment")
     behaviour = [s.behaviour for s in segments]
@@ -341,6 +425,9 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     days_late = median_late * np.exp(days_effect * u_customer + sigma_late * rng_pay.standard_normal(n_orders))
     # A late-payment penalty pulls late days in for most customers and pushes them out for a few.
     pressure = penalty_annual_rate(policy.penalty, amount=amount)
+    # Pressure saturates: a fee many times an invoice's financing cost is felt as very dear, not infinitely so
+    # (without this, a fixed fee on a small invoice would multiply a backfire customer's delay without bound).
+    pressure = pressure / (1.0 + pressure)
     sensitivity = np.where(
         backfire[owner],
         -np.array([b.penalty_backfire_sensitivity for b in behaviour])[seg_of],
@@ -365,10 +452,11 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     high = np.array([b.deduction_share.high for b in behaviour])[seg_of]
     deduction_share = np.where(short, low + rng_ded.random(n_orders) * (high - low), 0.0)
 
+    relationship = stream(seed, replication, "relationship").random((n_orders, RELATIONSHIP_COLUMNS), dtype=np.float32)
     orders = Orders(
         customer=owner, day=day, amount=amount, due_day=due_day, received_day=received_day, error=error,
-        error_dispute_day=error_dispute_day, strained=strained, decision_day=decision_day,
-        takes_discount=takes_discount, deduction_share=deduction_share,
+        error_disputed=error_disputed, strained=strained, decision_day=decision_day,
+        takes_discount=takes_discount, deduction_share=deduction_share, relationship=relationship,
     )
     responses = {
         slot: substream(seed, replication, "responses", slot).random((n_orders, RESPONSE_COLUMNS), dtype=np.float32)

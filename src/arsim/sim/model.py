@@ -47,6 +47,19 @@ from arsim.sim.behaviour import (
     R_UPLIFT,
     SLOT_DEDUCTION,
     SLOT_ERROR_DISPUTE,
+    U_CONTEST,
+    U_CONTEST_MINUTES,
+    U_LEAVE_HELD,
+    U_LEAVE_LOST,
+    U_LEAVE_PENALTY,
+    U_PATIENCE,
+    U_PAY_TO_RELEASE,
+    U_PENALTY_PAID,
+    U_RECOVERED_SHARE,
+    U_RECOVERY,
+    U_RECOVERY_DAYS,
+    U_UNEARNED,
+    U_WAIVE,
     Book,
     contact_slot,
     draw_book,
@@ -61,11 +74,13 @@ from arsim.sim.rules import (
     CHANGING_WORKLIST_RULES,
     CHANNEL_STRENGTH,
     TASK_KINDS,
+    counts_for_hold,
     credit_hold_cutoff,
     credit_limit,
     discount_eligible,
     order_fits_limit,
     penalty_charge,
+    penalty_reaction_probability,
     planned_contacts,
     predicted_days_late,
     worklist_key,
@@ -101,7 +116,20 @@ class _Invoice:
         "index", "customer", "segment", "amount", "open_amount", "due_day", "decision_day",
         "release_day", "pay_day", "holds", "dispute_open", "closed", "next_step", "next_step_day", "contacts",
         "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid", "waiting", "call_pending",
+        "day", "error_pending",
     )
+
+
+class _PenaltyQuery:
+    """What a collector works when a customer contests a penalty: the invoice is paid and closed by then, so the
+    query stands on its own (the worklist drops tasks of closed invoices), with the invoice's identity and due date."""
+
+    __slots__ = ("customer", "index", "segment", "open_amount", "due_day", "closed")
+
+    def __init__(self, inv: _Invoice, charged: float) -> None:
+        self.customer, self.index, self.segment, self.due_day = inv.customer, inv.index, inv.segment, inv.due_day
+        self.open_amount = charged
+        self.closed = False
 
 
 # ---------------------------------------------------------------------------------------------- the model
@@ -147,6 +175,8 @@ class _Model:
         self.default_day = customers.default_day.tolist()
         self.refused = customers.refused.tolist()
         self.electronic = customers.electronic.tolist()
+        self.discount_minded = customers.discount_minded.tolist()
+        self.payables_days = customers.payables_days.tolist()
         self.limit = [
             credit_limit(policy.credit, segment=self.segment_names[s], expected_monthly_sales=m, average_invoice_amount=a)
             for s, m, a in zip(self.cust_segment, customers.expected_monthly_sales.tolist(), customers.average_invoice_amount.tolist())
@@ -165,9 +195,28 @@ class _Model:
         self.order_amount = orders.amount.tolist()
         self.order_due = orders.due_day.tolist()
         self.order_error = orders.error.tolist()
-        self.order_error_dispute = orders.error_dispute_day.tolist()
         self.order_deduction = orders.deduction_share.tolist()
+        self.relationship = orders.relationship  # per-order uniform draws (behaviour.U_*), read a row at a time
         self.next_order = 0
+        # Credit: held orders wait per customer (first in, first out) and ship when the customer's position allows.
+        self.hold_min_amount = policy.credit.hold_min_amount
+        self.review_over_limit = policy.credit.review_over_limit
+        self.held: list[list[int]] = [[] for _ in range(n_customers)]
+        self.held_now: set[int] = set()
+        self.recheck: set[int] = set()  # customers with held orders whose position has changed since last checked
+        self.late_issue: dict[int, tuple[int, int]] = {}  # order -> (invoice day, due day) of a held order shipped later
+        self.gone: list[str | None] = [None] * n_customers  # why a customer orders no more (left, written off)
+        self.business = frozenset(scenario.calendar.business_weekdays)
+        relationships = [s.relationship for s in segments]
+        self.patience_days = [quantile_function(r.order_patience_days) for r in relationships]
+        self.leave_held = [r.leave_probability_per_held_order for r in relationships]
+        self.pay_to_release = [r.pay_to_release_probability for r in relationships]
+        self.leave_lost = [r.leave_probability_per_lost_order for r in relationships]
+        self.leave_penalty = [r.leave_probability_per_penalty for r in relationships]
+        self.unearned_share = [s.behaviour.unearned_discount_probability for s in segments]
+        self.agency = policy.agency
+        self.recovered_share = quantile_function(policy.agency.recovered_share)
+        self.recovery_days = quantile_function(policy.agency.recovery_days)
         self.write_off_days = policy.write_off_days_past_due
         self.pause_while_open = policy.dunning.pause_while_open
         self.offers_discount = policy.discount.percent > 0
@@ -206,6 +255,8 @@ class _Model:
         self.queries_raised, self.queries_answered = sink(rec.QueryRaised), sink(rec.QueryAnswered)
         self.disputes_opened, self.disputes_resolved = sink(rec.DisputeOpened), sink(rec.DisputeResolved)
         self.promises, self.plans, self.tasks_created = sink(rec.PromiseMade), sink(rec.PlanAgreed), sink(rec.TaskCreated)
+        self.holds_recorded, self.customers_lost = sink(rec.OrderHeld), sink(rec.CustomerLost)
+        self.penalties, self.recoveries = sink(rec.PenaltySettled), sink(rec.AgencyRecovery)
 
     def _plan_first_days(self, book: Book, scenario: Scenario) -> None:
         """Each order's first payment day and first dunning step, vectorised (they need no simulation state).
@@ -228,10 +279,14 @@ class _Model:
         if scenario.policy.discount.percent > 0:
             last = np.floor(orders.day + scenario.policy.discount.days + TIME_EPS).astype(np.int64)
             pay_by = np.where(weekday_run < 0, last - backward[(start + last) % 7], last - ((start + last) - weekday_run) % 7)
-            takes = orders.takes_discount & (pay_by >= orders.received_day - TIME_EPS) & (pay_by < customers.default_day[orders.customer])
+            ready = orders.received_day + customers.payables_days[orders.customer]  # the payables process needs its days
+            takes = orders.takes_discount & (pay_by >= ready - TIME_EPS) & (pay_by < customers.default_day[orders.customer])
             decision = np.where(takes, np.minimum(decision, pay_by), decision)
         self.first_decision = decision.tolist()
         self.first_pay_day = run_day(decision).tolist()
+        # An erroneous invoice is disputed when the customer processes it for payment: a day before it means to pay.
+        self.error_found_day = np.where(
+            orders.error_disputed & np.isfinite(decision), np.maximum(orders.received_day, decision - 1.0), INF).tolist()
 
         # Steps that would fall before the invoice date are skipped (short terms, or a statement due later).
         segment = customers.segment[orders.customer]
@@ -281,13 +336,21 @@ class _Model:
         issued = np.zeros(orders.day.size, dtype=bool)
         issued[:self.next_order] = True  # the orders processed (all of them: every order day is inside the run)
         issued[[refusal[2] for refusal in self.refusals]] = False  # rec.OrderRefused.order_id
+        issued[list(self.held_now)] = False  # still waiting for credit when the run ended
+        day, due_day = orders.day.astype(np.int64), orders.due_day.astype(np.int64)
+        if self.late_issue:
+            shipped = np.fromiter(self.late_issue, dtype=np.int64, count=len(self.late_issue))
+            dates = np.array(list(self.late_issue.values()), dtype=np.int64).reshape(-1, 2)
+            day, due_day = day.copy(), due_day.copy()
+            day[shipped], due_day[shipped] = dates[:, 0], dates[:, 1]
         index = np.flatnonzero(issued)
+        index = index[np.argsort(day[index], kind="stable")]  # in order of invoice date, as held orders ship later
         owner = orders.customer[index]
         names = np.array(self.segment_names, dtype=object)
         return pd.DataFrame({
-            "day": orders.day[index].astype(np.int64), "customer_id": owner.astype(np.int64), "invoice_id": index.astype(np.int64),
+            "day": day[index], "customer_id": owner.astype(np.int64), "invoice_id": index.astype(np.int64),
             "segment": pd.Categorical(names[customers.segment[owner]]), "amount": orders.amount[index].astype(np.float64),
-            "due_day": orders.due_day[index].astype(np.int64), "electronic": customers.electronic[owner].astype(np.bool_),
+            "due_day": due_day[index], "electronic": customers.electronic[owner].astype(np.bool_),
             "error": orders.error[index].astype(np.bool_),
         }, columns=list(rec.InvoiceIssued._fields))
 
@@ -306,30 +369,122 @@ class _Model:
     # --- orders and invoices
 
     def _orders(self, today: int) -> int:
-        """Process all orders dated today, in order: refused by a credit rule, or invoiced. Returns how many."""
+        """Ship the held orders that credit now allows, then process the orders dated today, in order: refused,
+        held by a credit rule, or invoiced. Returns how many orders were dated today."""
         hold_cutoff = credit_hold_cutoff(self.policy.credit, today=today)
-        check_hold = hold_cutoff > -INF
-        days, customers, amounts, open_invoices = self.order_day, self.order_customer, self.order_amount, self.open_invoices
+        if self.recheck and (self.start_weekday + today) % 7 in self.business:
+            self._ship_held(today, hold_cutoff)
+        days, customers, amounts = self.order_day, self.order_customer, self.order_amount
         first = index = self.next_order
         count = len(days)
         while index < count and days[index] == today:
             customer, amount = customers[index], amounts[index]
+            reason = None
             if self.refused[customer]:
                 reason = "approval"
-            # A customer's invoices are issued in date order and their due dates never fall back (net or statement
-            # terms of one segment); a dict keeps insertion order, so the first open invoice is the oldest due.
-            elif check_hold and open_invoices[customer] and next(iter(open_invoices[customer].values())).due_day < hold_cutoff:
-                reason = "credit_hold"
-            elif not order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
-                reason = "credit_limit"
+            elif self.gone[customer] is not None:
+                reason = "written_off" if self.gone[customer] == "written_off" else "customer_left"
             else:
-                reason = None
-                self._issue(index, customer, amount, today)
+                block = self._credit_block(customer, amount, today, hold_cutoff)
+                if block is None:
+                    self._issue(index, customer, amount, today)
+                else:
+                    self._hold(index, customer, amount, today, block)
             if reason is not None:
                 self.refusals.append(rec.OrderRefused(today, customer, index, amount, reason))
             index += 1
         self.next_order = index
         return index - first
+
+    def _credit_block(self, customer: int, amount: float, today: int, hold_cutoff: float) -> str | None:
+        """Why an order of ``amount`` may not ship now (credit_hold or credit_limit), or None if it may.
+
+        The hold looks at what is really overdue and owed: invoices under query or dispute and small remainders
+        do not count (rules.counts_for_hold). A customer's invoices are issued in date order and their due dates
+        never fall back, and a dict keeps insertion order, so a scan stops at the first invoice due too late to
+        matter; for most customers that is the first one.
+        """
+        invoices = self.open_invoices[customer].values()
+        minimum = self.hold_min_amount
+        for inv in invoices:
+            if inv.due_day >= hold_cutoff:
+                break
+            if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=minimum):
+                return "credit_hold"
+        if order_fits_limit(open_amount=self.open_amount[customer], order_amount=amount, limit=self.limit[customer]):
+            return None
+        if not self.review_over_limit:
+            return "credit_limit"
+        # Credit review approves an over-limit order from a customer with nothing overdue: the limit caps exposure
+        # to customers who are falling behind, not a good customer's big order.
+        for inv in invoices:
+            if inv.due_day >= today:
+                break
+            if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=minimum):
+                return "credit_limit"
+        return None
+
+    def _hold(self, index: int, customer: int, amount: float, today: int, reason: str) -> None:
+        """Hold an order: it waits for credit until the customer's patience runs out; the hold may drive the customer away."""
+        self.holds_recorded.append((today, customer, index, amount, reason))  # rec.OrderHeld
+        self.held[customer].append(index)
+        self.held_now.add(index)
+        row = self.relationship[index].tolist()
+        segment = self.cust_segment[customer]
+        self.at(today + self.patience_days[segment](row[U_PATIENCE]), self._hold_expired, index)
+        if row[U_LEAVE_HELD] < self.leave_held[segment]:
+            self._customer_leaves(customer, today, "held_order")
+        elif row[U_PAY_TO_RELEASE] < self.pay_to_release[segment]:
+            # The hold is the seller's leverage: to get its goods the customer pays what is overdue in its next
+            # payment run (unless it is failing: a defaulting customer cannot, which is how holds cut exposure).
+            for inv in list(self.open_invoices[customer].values()):
+                if inv.due_day >= today:
+                    break
+                if inv.holds == 0:
+                    self._set_decision(inv, today)
+                    self._plan_wake(inv)
+
+    def _hold_expired(self, index: int) -> None:
+        """The customer's patience ran out: a still-held order is cancelled (its margin lost)."""
+        if index not in self.held_now:
+            return
+        customer = self.order_customer[index]
+        day = int(self.env.now)
+        self.held[customer].remove(index)
+        self.held_now.discard(index)
+        self.refusals.append(rec.OrderRefused(day, customer, index, self.order_amount[index], "held_too_long"))
+        if self.relationship[index, U_LEAVE_LOST] < self.leave_lost[self.cust_segment[customer]]:
+            self._customer_leaves(customer, day, "lost_order")
+
+    def _ship_held(self, today: int, hold_cutoff: float) -> None:
+        """Ship, oldest first, the held orders of customers whose position changed, each one that credit now allows."""
+        for customer in self.recheck:
+            waiting = []
+            for index in self.held[customer]:
+                if self.gone[customer] is None and self._credit_block(customer, self.order_amount[index], today, hold_cutoff) is None:
+                    self.held_now.discard(index)
+                    self._issue(index, customer, self.order_amount[index], today)
+                else:
+                    waiting.append(index)
+            self.held[customer] = waiting
+        self.recheck.clear()
+
+    def _customer_leaves(self, customer: int, day: int, reason: str) -> None:
+        """The customer orders no more: its held orders are lost, and so are the orders it would have placed."""
+        if self.gone[customer] is not None:
+            return
+        self.gone[customer] = reason
+        self.customers_lost.append((day, customer, reason))  # rec.CustomerLost
+        lost_reason = "written_off" if reason == "written_off" else "customer_left"
+        for index in self.held[customer]:
+            self.held_now.discard(index)
+            self.refusals.append(rec.OrderRefused(day, customer, index, self.order_amount[index], lost_reason))
+        self.held[customer] = []
+
+    def _changed(self, customer: int) -> None:
+        """The customer's credit position changed: look at its held orders again when orders are next processed."""
+        if self.held[customer]:
+            self.recheck.add(customer)
 
     def _issue(self, index: int, customer: int, amount: float, today: int) -> None:
         segment = self.cust_segment[customer]
@@ -339,6 +494,7 @@ class _Model:
         inv.segment = segment
         inv.amount = amount
         inv.open_amount = amount
+        inv.day = today
         inv.due_day = due = self.order_due[index]
         inv.release_day = -INF
         inv.holds = 0
@@ -351,18 +507,64 @@ class _Model:
         inv.discount_paid = False
         inv.waiting = None
         inv.call_pending = False
-        inv.write_off_day = due + self.write_off_days
-        inv.decision_day = self.first_decision[index]
-        inv.pay_day = self.first_pay_day[index]
         inv.next_step = self.first_step[index]
-        inv.next_step_day = self.first_step_day[index]
-        self._schedule_wake(inv, self.first_wake[index])  # what _plan_wake would give, worked out for all orders at once
+        shift = today - self.order_day[index]
+        if shift == 0:
+            inv.write_off_day = due + self.write_off_days
+            inv.decision_day = self.first_decision[index]
+            inv.pay_day = self.first_pay_day[index]
+            inv.next_step_day = self.first_step_day[index]
+            error_day = self.error_found_day[index]
+            self._schedule_wake(inv, self.first_wake[index])  # what _plan_wake would give, worked out for all orders at once
+        else:
+            error_day = self._plan_shipped_late(inv, index, shift)
+        inv.error_pending = error_day < INF
 
         self.open_amount[customer] += amount
         self.open_invoices[customer][index] = inv
-        dispute_day = self.order_error_dispute[index]
-        if dispute_day < INF:
-            self.at(dispute_day, self._dispute_event, (inv, "invoice_error", SLOT_ERROR_DISPUTE))
+        if inv.error_pending:
+            self.at(error_day, self._error_found, inv)
+
+    def _plan_shipped_late(self, inv: _Invoice, index: int, shift: int) -> float:
+        """Dates of an order that waited ``shift`` days for credit: everything the book drew moves with the invoice
+        date (due date, the customer's intended payment, the discount window, the dunning steps); returns the day
+        an error would be found. Mirrors _plan_first_days for one invoice."""
+        customer = inv.customer
+        inv.due_day = due = self.order_due[index] + shift
+        self.late_issue[index] = (inv.day, due)
+        orders = self.book.orders
+        decision = float(orders.decision_day[index]) + shift
+        if decision >= self.default_day[customer]:
+            decision = INF
+        if self.offers_discount and orders.takes_discount[index]:
+            last = math.floor(inv.day + self.policy.discount.days + TIME_EPS)
+            weekday = self.run_weekday[customer]
+            if weekday < 0:
+                pay_by = last - self.backward[(self.start_weekday + last) % 7]
+            else:
+                pay_by = last - ((self.start_weekday + last) - weekday) % 7
+            ready = float(orders.received_day[index]) + shift + self.payables_days[customer]
+            if pay_by >= ready - TIME_EPS and pay_by < self.default_day[customer]:
+                decision = min(decision, pay_by)
+        inv.decision_day = decision
+        inv.pay_day = self._run_day(customer, decision)
+        plan = self.cadences[inv.segment]
+        if inv.next_step < len(plan):
+            raw = due + plan[inv.next_step].day
+            inv.next_step_day = raw + self.forward[(self.start_weekday + raw) % 7]
+        else:
+            inv.next_step_day = INF
+        inv.write_off_day = due + self.write_off_days
+        inv.wake_at = None
+        self._schedule_wake(inv, max(min(inv.pay_day, inv.next_step_day, inv.write_off_day), inv.day))
+        if not orders.error_disputed[index] or decision == INF:
+            return INF
+        return max(float(orders.received_day[index]) + shift, decision - 1.0)
+
+    def _error_found(self, inv: _Invoice) -> None:
+        """The customer, processing the invoice for payment, finds its error and disputes it (holding payment)."""
+        if inv.error_pending and not inv.closed:
+            self._open_dispute(inv, self.env.now, "invoice_error", SLOT_ERROR_DISPUTE)
 
     def _plan_wake(self, inv: _Invoice) -> None:
         """Give the invoice one wake-up at the earliest of payment, next step and write-off.
@@ -450,6 +652,8 @@ class _Model:
         if day < inv.decision_day and day < self.default_day[inv.customer]:
             inv.decision_day = day
             inv.pay_day = self._run_day(inv.customer, max(day, inv.release_day))
+            if inv.error_pending:  # processing it for payment sooner, the customer finds the error sooner
+                self.at(max(self.env.now, day - 1.0), self._error_found, inv)
 
     # --- money movements
 
@@ -462,14 +666,28 @@ class _Model:
         if short:
             settled = inv.open_amount * (1.0 - inv.deduction_share)
             kind = "short"
-        discount = 0.0
-        if self.offers_discount and not inv.discount_paid and discount_eligible(policy.discount, invoice_day=self.order_day[inv.index], paid_day=day):
-            discount = settled * policy.discount.percent / 100.0
-            inv.discount_paid = True
+        discount = unearned = 0.0
+        if self.offers_discount and not inv.discount_paid:
+            if discount_eligible(policy.discount, invoice_day=inv.day, paid_day=day):
+                discount = settled * policy.discount.percent / 100.0
+                inv.discount_paid = True
+            elif (kind == "full" and not short and self.discount_minded[inv.customer]
+                  and self.relationship[inv.index, U_UNEARNED] < self.unearned_share[inv.segment]):
+                unearned = settled * policy.discount.percent / 100.0  # deducted after the window all the same
+                inv.discount_paid = True
         days_late = day - inv.due_day
         penalty = 0.0
         if days_late > 0 and self.charges_penalty:
-            penalty = penalty_charge(policy.penalty, amount=settled, days_late=days_late) * policy.penalty.collect_share
+            penalty = self._charge_penalty(inv, now, penalty_charge(policy.penalty, amount=settled, days_late=days_late), settled)
+        if unearned > 0:
+            self.payments.append((day, inv.customer, inv.index, settled - unearned, 0.0, penalty, False, "unearned_discount"))  # rec.Payment
+            self._reduce(inv, settled - unearned)
+            if policy.discount.unearned == "accept":
+                self._close(inv, now, write_off="concession")
+            else:
+                self._open_dispute(inv, now, "unearned_discount", SLOT_DEDUCTION)
+                self._plan_wake(inv)
+            return
         closes = not short
         if closes and self.keeps_history:  # only the predicted_risk worklist reads the payment history
             customer = inv.customer
@@ -485,9 +703,41 @@ class _Model:
         else:
             self._finish(inv)  # settles the whole open amount
 
+    def _charge_penalty(self, inv: _Invoice, now: float, charged: float, amount: float) -> float:
+        """A late payment is charged a penalty: returns what is collected with the payment.
+
+        Only a collected penalty is income. A share is contested: a query for a collector, which ends with the
+        penalty waived or upheld (and then paid); of the rest, a share is never paid. A penalty may also be
+        what makes the customer leave (Intrum European Payment Report 2020).
+        """
+        row = self.relationship[inv.index].tolist()
+        penalty = self.policy.penalty
+        if row[U_LEAVE_PENALTY] < penalty_reaction_probability(self.leave_penalty[inv.segment], charged=charged, amount=amount):
+            self._customer_leaves(inv.customer, int(round(now)), "penalty")
+        if row[U_CONTEST] < penalty_reaction_probability(penalty.contest_probability, charged=charged, amount=amount):
+            self.query_ids += 1
+            subject = _PenaltyQuery(inv, charged)
+            self.queries_raised.append(rec.QueryRaised(now, self.query_ids, inv.customer, inv.index))
+            minutes = self.query_minutes(row[U_CONTEST_MINUTES])
+            self._task("query", subject, now, minutes, self._penalty_answered, (self.query_ids, charged, row[U_WAIVE] < penalty.waive_probability))
+            return 0.0
+        collected = charged if row[U_PENALTY_PAID] < penalty.collect_share else 0.0
+        self.penalties.append((now, inv.customer, inv.index, charged, collected, "paid" if collected else "unpaid"))  # rec.PenaltySettled
+        return collected
+
+    def _penalty_answered(self, task: Task, now: float) -> None:
+        query_id, charged, waived = task.payload
+        self.queries_answered.append(rec.QueryAnswered(now, query_id, task.started))
+        subject = task.invoice
+        subject.closed = True
+        self.penalties.append(rec.PenaltySettled(now, subject.customer, subject.index, charged, 0.0 if waived else charged,
+                                                 "waived" if waived else "upheld"))
+
     def _reduce(self, inv: _Invoice, amount: float) -> None:
         inv.open_amount -= amount
         self.open_amount[inv.customer] -= amount
+        if self.held[inv.customer]:
+            self.recheck.add(inv.customer)
 
     def _finish(self, inv: _Invoice) -> None:
         if inv.waiting is not None or inv.call_pending:
@@ -497,6 +747,8 @@ class _Model:
             self.open_amount[inv.customer] -= inv.open_amount
             inv.open_amount = 0.0
         del self.open_invoices[inv.customer][inv.index]
+        if self.held[inv.customer]:
+            self.recheck.add(inv.customer)
 
     def _skipped(self, inv: _Invoice) -> None:
         """The invoice closed while a planned contact still waited: record it as not made, and why."""
@@ -508,9 +760,36 @@ class _Model:
             self.skips.append((now, inv.customer, inv.index, channel, inv.waiting))  # rec.ContactSkipped
 
     def _close(self, inv: _Invoice, now: float, *, write_off: str) -> None:
-        self.write_offs.append(rec.WriteOff(int(round(now)), inv.customer, inv.index, inv.open_amount, write_off))
-        self._reduce(inv, inv.open_amount)
+        day = int(round(now))
+        placed = inv.open_amount
+        self.write_offs.append(rec.WriteOff(day, inv.customer, inv.index, placed, write_off))
+        self._reduce(inv, placed)
         self._finish(inv)
+        if write_off == "bad_debt":
+            self._written_off(inv, now, placed)
+
+    def _written_off(self, inv: _Invoice, now: float, placed: float) -> None:
+        """A bad debt ends the relationship: the customer is blocked for new orders, and the debt may go to an
+        agency, which recovers a share later (far less from a customer that has defaulted) for a commission."""
+        customer = inv.customer
+        solvent = self.default_day[customer] > now
+        if solvent:
+            self._customer_leaves(customer, int(round(now)), "written_off")
+        else:
+            self.gone[customer] = self.gone[customer] or "defaulted"
+        agency = self.agency
+        if not agency.enabled or placed <= 0:
+            return
+        row = self.relationship[inv.index].tolist()
+        chance = agency.recovery_probability_solvent if solvent else agency.recovery_probability_insolvent
+        if row[U_RECOVERY] < chance:
+            recovered = placed * self.recovered_share(row[U_RECOVERED_SHARE])
+            self.at(now + self.recovery_days(row[U_RECOVERY_DAYS]), self._agency_recovered, (customer, inv.index, placed, recovered))
+
+    def _agency_recovered(self, value: Any) -> None:
+        customer, index, placed, recovered = value
+        self.recoveries.append(rec.AgencyRecovery(int(round(self.env.now)), customer, index, placed, recovered,
+                                                  recovered * self.agency.commission_share))
 
     # --- dunning
 
@@ -685,6 +964,7 @@ class _Model:
         self.query_ids += 1
         self.queries_raised.append(rec.QueryRaised(now, self.query_ids, inv.customer, inv.index))
         inv.holds += 1
+        self._changed(inv.customer)  # an invoice under query no longer counts for the credit hold
         minutes = self.query_minutes(row[R_QUERY_MINUTES])
         self._task("query", inv, now, minutes, self._query_answered, (self.query_ids, row))
 
@@ -705,6 +985,9 @@ class _Model:
         self.disputes_opened.append(rec.DisputeOpened(now, self.dispute_ids, inv.customer, inv.index, cause, inv.open_amount))
         inv.dispute_open = True
         inv.holds += 1
+        if inv.error:
+            inv.error_pending = False  # a dispute about the invoice brings its error out
+        self._changed(inv.customer)
         minutes = self.dispute_minutes(row[R_DISPUTE_MINUTES])
         self._task("dispute", inv, now, minutes, self._dispute_worked, (self.dispute_ids, cause, row))
         self._plan_wake(inv)  # payment is held now: the wake-up moves to the next step or the write-off
@@ -717,20 +1000,27 @@ class _Model:
         inv, (dispute_id, cause, row) = value
         now = self.env.now
         credited = 0.0
+        kind = "credit_note"  # a credit note that corrects the sale: a wrong invoice, or a valid claim behind a deduction
         if not inv.closed:
             rules = self.scenario.disputes
             if cause == "deduction":
                 if row[R_CREDIT_NOTE] < rules.deduction_valid_probability:
                     credited = inv.open_amount
-            elif row[R_CREDIT_NOTE] < rules.credit_note_probability:
-                credited = inv.open_amount * self.credit_note_share(row[R_CREDIT_SHARE])
+            elif cause == "unearned_discount":
+                if row[R_CREDIT_NOTE] >= rules.unearned_recovered_probability:
+                    credited, kind = inv.open_amount, "concession"  # conceded; otherwise the customer pays it after all
+            elif inv.error:
+                if row[R_CREDIT_NOTE] < rules.credit_note_probability:
+                    credited = inv.open_amount * self.credit_note_share(row[R_CREDIT_SHARE])
+            elif row[R_CREDIT_NOTE] < rules.concession_probability:  # a complaint about a correct invoice, given way to
+                credited, kind = inv.open_amount * self.credit_note_share(row[R_CREDIT_SHARE]), "concession"
         self.disputes_resolved.append(rec.DisputeResolved(now, dispute_id, credited))
         inv.dispute_open = False
         if credited > 0:
             if credited >= inv.open_amount - 1e-9:
-                self._close(inv, now, write_off="credit_note")
+                self._close(inv, now, write_off=kind)
                 return
-            self.write_offs.append(rec.WriteOff(int(round(now)), inv.customer, inv.index, credited, "credit_note"))
+            self.write_offs.append(rec.WriteOff(int(round(now)), inv.customer, inv.index, credited, kind))
             self._reduce(inv, credited)
         self._release(inv, now, row[R_RESUME])
 
@@ -738,6 +1028,7 @@ class _Model:
         inv.holds -= 1
         if inv.closed:
             return
+        self._changed(inv.customer)
         if inv.holds == 0 and inv.waiting == "paused":  # dunning resumes with the step that was due
             day = math.ceil(now - TIME_EPS)
             inv.next_step_day = day + self.forward[(self.start_weekday + day) % 7]

@@ -27,13 +27,55 @@ class InvoiceIssued(NamedTuple):
 
 
 class OrderRefused(NamedTuple):
-    """An order was refused by the credit policy; its margin is lost."""
+    """An order never shipped: its margin is lost. The approval rule refused the customer, or a held order waited
+    past the customer's patience, or the customer had left or was blocked after a write-off."""
 
     day: int
     customer_id: int
     order_id: int
     amount: float
-    reason: str  # approval | credit_limit | credit_hold
+    reason: str  # approval | held_too_long | customer_left | written_off
+
+
+class OrderHeld(NamedTuple):
+    """An order was stopped by the credit limit or a credit hold: it waits, and ships when credit allows
+    (an InvoiceIssued on that day) unless the customer's patience runs out first (an OrderRefused)."""
+
+    day: int
+    customer_id: int
+    order_id: int
+    amount: float
+    reason: str  # credit_limit | credit_hold
+
+
+class CustomerLost(NamedTuple):
+    """A customer stopped ordering: it left (after held or lost orders, or a penalty) or was blocked after a write-off."""
+
+    day: int
+    customer_id: int
+    reason: str  # held_order | lost_order | penalty | written_off
+
+
+class PenaltySettled(NamedTuple):
+    """How a charged late-payment penalty ended; only ``collected`` is income."""
+
+    time: float
+    customer_id: int
+    invoice_id: int
+    charged: float
+    collected: float
+    outcome: str  # paid | unpaid (uncontested) | upheld | waived (contested)
+
+
+class AgencyRecovery(NamedTuple):
+    """A collection agency recovered part of a written-off debt, and kept its commission."""
+
+    day: int
+    customer_id: int
+    invoice_id: int
+    placed: float  # the debt handed over
+    recovered: float  # gross amount the agency collected
+    commission: float  # the agency's share of it
 
 
 class Payment(NamedTuple):
@@ -46,17 +88,18 @@ class Payment(NamedTuple):
     discount: float  # early-payment discount taken
     penalty_income: float  # late-payment penalty collected on top
     closes: bool  # the payment settles the invoice
-    kind: str  # full | short | instalment | remainder
+    kind: str  # full | short | instalment | remainder | unearned_discount (paid after the window, less the discount)
 
 
 class WriteOff(NamedTuple):
-    """An open amount was written off: bad debt, or a credit note that ends a dispute."""
+    """An open amount was written off: bad debt; a credit note correcting an erroneous invoice; or a concession
+    (a credit note on a correct invoice, or an unearned discount accepted), which is a cost."""
 
     day: int
     customer_id: int
     invoice_id: int
     amount: float
-    kind: str  # bad_debt | credit_note
+    kind: str  # bad_debt | credit_note | concession
 
 
 class Contact(NamedTuple):
@@ -115,7 +158,7 @@ class DisputeOpened(NamedTuple):
     dispute_id: int
     customer_id: int
     invoice_id: int
-    cause: str  # contact | invoice_error | deduction
+    cause: str  # contact | invoice_error | deduction | unearned_discount
     amount: float  # open amount under dispute
 
 
@@ -174,7 +217,7 @@ class Work(NamedTuple):
 
 
 RECORD_TYPES: tuple[type, ...] = (
-    InvoiceIssued, OrderRefused, Payment, WriteOff, Contact, ContactSkipped, ContactDeferred, QueryRaised, QueryAnswered,
+    InvoiceIssued, OrderRefused, OrderHeld, CustomerLost, PenaltySettled, AgencyRecovery, Payment, WriteOff, Contact, ContactSkipped, ContactDeferred, QueryRaised, QueryAnswered,
     DisputeOpened, DisputeResolved, PromiseMade, PlanAgreed, TaskCreated, TaskDone, Work,
 )
 

@@ -105,6 +105,16 @@ def credit_hold_cutoff(credit: Credit, *, today: float) -> float:
     return today - credit.hold_days_past_due
 
 
+def counts_for_hold(*, open_amount: float, under_query_or_dispute: bool, min_amount: float) -> bool:
+    """Whether an overdue invoice puts its customer on credit hold: only what is really owed and overdue counts.
+
+    An invoice under query or dispute is blocked for payment by the seller's own process, and a small remainder
+    (a rounding difference, a short payment's tail) is no sign of credit risk; holding orders for either would
+    cost sales and save no bad debt.
+    """
+    return not under_query_or_dispute and open_amount >= min_amount
+
+
 def segment_refused(credit: Credit, *, default_probability_per_year: float) -> bool:
     """Whether the approval rule refuses a segment's customers for their credit risk."""
     return credit.max_default_probability is not None and default_probability_per_year > credit.max_default_probability
@@ -147,6 +157,17 @@ def penalty_annual_rate(penalty: Penalty, *, amount, typical_days_late: float = 
     """
     interest = penalty.interest_percent_per_month * 12.0 / 100.0
     return interest + penalty.fee / amount * 365.0 / typical_days_late
+
+
+def penalty_reaction_probability(probability_at_one_percent: float, *, charged: float, amount: float) -> float:
+    """Chance a customer reacts to a penalty (contests it, or leaves), rising with its size against the invoice.
+
+    ``probability_at_one_percent`` is the chance for a penalty of 1% of the invoice; a penalty of k% is taken as k
+    independent 1% grievances, 1 - (1 - p)^k, so a token charge is shrugged off and a heavy one is fought.
+    """
+    if charged <= 0 or amount <= 0:
+        return 0.0
+    return 1.0 - (1.0 - probability_at_one_percent) ** (100.0 * charged / amount)
 
 
 class PlannedContact(NamedTuple):

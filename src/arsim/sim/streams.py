@@ -19,8 +19,9 @@ STREAM_NAMES: tuple[str, ...] = (
     "invoicing",  # delivery days, invoice errors, spontaneous disputes
     "responses",  # per invoice and dunning step: reach, reply, uplift, promise, task minutes
     "deductions",  # short payments
+    "relationship",  # per order: held-order patience, churn, penalty contest and payment, agency recovery, unearned discounts
 )
-STREAMS_VERSION = 1
+STREAMS_VERSION = 2
 """Bumped whenever the meaning of an existing stream's draws changes (results are then not comparable)."""
 
 

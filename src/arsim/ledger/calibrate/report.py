@@ -22,6 +22,15 @@ def calibration_markdown(calibration: Calibration, *, source: str) -> str:
     bounds = calibration_bounds(calibration.scenario)
     lines += ["## Parameters at a bound", ""]
     lines += ([f"- {line}" for line in bounds] if bounds else ["None: every moved parameter is inside its bounds."]) + [""]
+    lines += ["## Not informed by the ledger", "",
+              "A ledger of invoices and payments says nothing about these mechanisms, so the scenario keeps their documented "
+              "defaults (docs/scenario.md); change them where you know better:",
+              "- how default is foreshadowed (`portfolio.segments[].risk`: strained and lateness hazard effects, the run-up "
+              "before a default, risk classes) and the segment default rates;",
+              "- held orders, patience and customers leaving (`portfolio.segments[].relationship`);",
+              "- discount take-up beyond the ledger's discounts (cost of capital, `payables_days`, unearned discounts), and "
+              "penalty contests, waivers and collection;",
+              "- the collection agency (`policy.agency`), contact responses and collectors' task times.", ""]
     lines += ["## Fitted segments", "", "| segment | customers | invoices/month | late normal | late strained | strained share | "
               "spell days | customer sigma | days late normal (median, sigma) | days late strained (median, sigma) | weekly runs | statement terms |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
