@@ -18,6 +18,7 @@ import pytest
 
 from arsim.ledger.read import (
     CANONICAL_COLUMNS,
+    MONEY_COLUMNS,
     LedgerError,
     LedgerMapping,
     load_ledger,
@@ -61,6 +62,9 @@ def expected_frame(**columns: pd.Series) -> pd.DataFrame:
         "channel": strings(*[None] * n_rows),
         "segment": strings(*[None] * n_rows),
         "item_type": strings(*[None] * n_rows),
+        "credit_note_date": dates(*[None] * n_rows),
+        "written_off_date": dates(*[None] * n_rows),
+        **{name: pd.Series([np.nan] * n_rows, dtype="float64") for name in MONEY_COLUMNS},
     }
     return pd.DataFrame({name: columns.get(name, empty.get(name)) for name in CANONICAL_COLUMNS})
 
