@@ -11,9 +11,7 @@ import numpy as np
 import pandas as pd
 
 from arsim.files import gzip_chunks, write_bytes
-from arsim.measure.simulated import paid_days
 from arsim.scenario.schema import Scenario
-
 
 LEDGER_COLUMNS: tuple[str, ...] = (
     "customer_id", "invoice_id", "item_type", "invoice_date", "due_date", "amount", "paid_date", "paid_amount",
@@ -106,8 +104,8 @@ def ledger_from_frames(frames: dict[str, pd.DataFrame], scenario: Scenario, *, s
         return np.where(where, values / 100.0, np.nan)
 
     rows = pd.DataFrame({
-        "customer_id": invoices["customer_id"].to_numpy()[row],
-        "invoice_id": invoices["invoice_id"].to_numpy()[row],
+        "customer_id": invoices["customer_id"].array.take(row),  # taken as they are: no text converted again
+        "invoice_id": invoices["invoice_id"].array.take(row),
         "item_type": pd.Categorical.from_codes((kind + 1).astype(np.int8), categories=["Invoice", *SETTLEMENT_TYPES]),
         "invoice_date": _dates(epoch, np.full(len(row), blank)),
         "due_date": invoices["due_date"].to_numpy()[row],
@@ -423,26 +421,34 @@ def _float_bytes(values: np.ndarray) -> np.ndarray:
     there are less than 0.001 apart. The digits are right-aligned behind NUL bytes, which `csv_chunks`
     drops with the rest of the padding. The other numbers take numpy's own conversion.
     """
-    width = 24  # numpy spells any float64 in at most 24 characters
     with np.errstate(invalid="ignore", over="ignore"):
         cents = np.rint(values * 100.0)
         fast = np.isfinite(values) & (np.abs(values) < 1e12) & (cents / 100.0 == values)
-    text = np.zeros((len(values), width), dtype=np.uint8)
-    if fast.any():
+    slow = ~fast & ~np.isnan(values)  # NaN is blank: all-NUL padding
+    block = np.zeros((int(fast.sum()), 0), dtype=np.uint8)
+    if len(block):
         count = np.abs(cents[fast]).astype(np.int64)
         whole, fraction = count // 100, count % 100
-        block = np.zeros((len(count), 17), dtype=np.uint8)
-        block[:, 0] = np.where(np.signbit(values[fast]), ord("-"), 0)
-        for place in range(13):  # the whole part's places, the highest first; zeros before the first digit: padding
-            power = 10 ** (12 - place)
+        places = len(str(int(whole.max())))  # only as many places as the largest number has: a narrow column
+        negative = np.signbit(values[fast])
+        sign = 1 if negative.any() else 0
+        block = np.zeros((len(count), sign + places + 3), dtype=np.uint8)
+        if sign:
+            block[:, 0] = np.where(negative, ord("-"), 0)
+        for place in range(places):  # the whole part's places, the highest first; zeros before the first digit: padding
+            power = 10 ** (places - 1 - place)
             digit = whole // power % 10 + ord("0")  # a scalar divisor: numpy divides fast
-            block[:, 1 + place] = digit if power == 1 else np.where(whole < power, 0, digit)
-        block[:, 14] = ord(".")
-        block[:, 15] = fraction // 10 + ord("0")
-        block[:, 16] = np.where(fraction % 10 != 0, fraction % 10 + ord("0"), 0)
-        text[fast, :17] = block
-    slow = ~fast & ~np.isnan(values)  # NaN is blank: all-NUL padding
+            block[:, sign + place] = digit if power == 1 else np.where(whole < power, 0, digit)
+        block[:, -3] = ord(".")
+        block[:, -2] = fraction // 10 + ord("0")
+        block[:, -1] = np.where(fraction % 10 != 0, fraction % 10 + ord("0"), 0)
+    if not slow.any() and len(block) == len(values):
+        text, width = block, block.shape[1]
+    else:
+        width = max(block.shape[1], 24 if slow.any() else 1)  # numpy spells any float64 in at most 24 characters
+        text = np.zeros((len(values), width), dtype=np.uint8)
+        text[fast, : block.shape[1]] = block
     if slow.any():
-        spelled = np.array([b"" if text == "nan" else text.encode("ascii") for text in values[slow].astype(str).tolist()], dtype="S")
+        spelled = np.array([text.encode("ascii") for text in values[slow].astype(str).tolist()], dtype="S")
         text[slow, : spelled.dtype.itemsize] = spelled.view(np.uint8).reshape(-1, spelled.dtype.itemsize)
     return text.view(f"S{width}").ravel()
