@@ -21,11 +21,26 @@ written_off   boolean (nullable)
 channel       string                  "paper", "electronic" or <NA>
 segment       string                  e.g. a credit class; <NA> when absent
 item_type     string                  e.g. "Invoice", "Credit memo"; <NA> when absent
+paid_amount   float64                 cash received (NaN: none given); see "How an invoice closed"
+discount      float64                 early-payment discount taken
+short_paid    float64                 what a short payment left unpaid
+credit_note_date    datetime64[us]    a credit note's date
+credit_note_amount  float64           its amount
+written_off_date    datetime64[us]    a write-off's date
+written_off_amount  float64           its amount
+open_amount   float64                 still open when the ledger was written
 ============  ======================  ===================================================================
 
-Optional columns that the file lacks are still in the frame, all <NA>/NaT. Columns that are neither
+Optional columns that the file lacks are still in the frame, all <NA>/NaT/NaN. Columns that are neither
 canonical nor mapped are ignored. The simulator's own ``invoices.csv.gz`` uses the canonical names with
 ISO dates and reads back with no mapping.
+
+How an invoice closed. Rows whose item_type is Payment, Credit note or Write-off (any case; see
+`arsim.measure.lateness.settlement_rows`) are settlement rows: each names the invoice it settles by its
+invoice_id (so they may repeat an invoice's id), is dated by paid_date, credit_note_date or
+written_off_date, and has amount = minus what it settles (the only rows besides credits that may be
+negative). The simulator writes one per money movement after its invoice rows; `arsim.ledger_kpis`
+settles an invoice by its settlement rows where it has any, else by its own columns.
 
 Reading rules, chosen so that nothing is guessed silently:
 

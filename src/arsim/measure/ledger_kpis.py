@@ -2,9 +2,11 @@
 
 This module has one job: turn a canonical ledger frame (`arsim.ledger.read_ledger`) into the KPIs of
 docs/domain.md (KPI definitions) as of a date, plus the same KPIs for each earlier period (a monthly or quarterly
-series). It converts dates to day numbers and invoices to `arsim.kpis.Movements` (a paid invoice is one
-settlement of its full amount on its paid_date), then calls the formulas of `arsim.kpis`, so a ledger and a
-simulation are never measured by two different pieces of code.
+series). It converts dates to day numbers and invoices to `arsim.measure.balances.Movements` (see `_movements`:
+settlement rows where the ledger has them, as the simulator's own ledger does; else a credit note, a
+write-off and the rest paid on paid_date, from the invoice's own columns), then calls the formulas of
+`arsim.measure`, so a ledger and a simulation are never measured by two different pieces of code: the
+simulator's ledger read back gives the run's own monthly KPIs.
 
 As of. ``as_of`` is a day D (default: the end of the last complete month of invoicing, `default_as_of`).
 An invoice is open if issued on or before D and not closed by the end of D; days past due = D - due
@@ -16,8 +18,9 @@ Periods. A period ends on a day (inclusive) and is the trailing calendar month o
 calendar month. An integer period is that many days (``period=30`` gives 30-day months, as in textbook
 examples). Balances are taken after every movement dated on or before the period's last day. DSO, best
 possible DSO, ADD and CEI use the period's sales S and its days D; CEI uses N = 1 (month), 3 (quarter) or
-D / 30.4375 (days). Countback DSO walks back trailing periods of one month (or of the given days) from the
-period's end, over at most 12 of them. AR turnover annualises S (S x 365 / D).
+D / 30.4375 (days), as a run's calendar months do (`arsim.measure.balances.months_in`). Countback DSO walks
+back trailing periods of one month (or of the given days) from the period's end, over at most 12 of them,
+as a run's months do (`arsim.measure.balances.trailing_month_bounds`). AR turnover annualises S (S x 365 / D).
 
 What a KPI needs, and what happens without it:
 
@@ -26,12 +29,13 @@ What a KPI needs, and what happens without it:
   and a note says why; nothing is estimated.
 - share_paid_late and avg_days_late_paid need only due and paid dates: over invoices paid (in full) in
   the period, the share paid after the due date and the mean of max(days late, 0). This is not ADD.
-- bad_debt_ratio needs a written_off column with at least one True and a date for each write-off (the
-  paid_date of a written-off row is read as its write-off date). A written-off row without a date stays in
-  AR (its write-off day is unknown) and the ratio is None, with a note.
+- bad_debt_ratio needs write-offs with dates: Write-off settlement rows, written_off_date, or else the
+  paid_date of a row marked written_off (read as its write-off date). A written-off row without a date stays
+  in AR (its write-off day is unknown) and the ratio is None, with a note.
 
 Rows whose item_type is neither blank nor "invoice" (credit memos, payment differences) are left out of
-the KPIs, as in `arsim.ledger.payment_statistics`; a note says how many.
+the KPIs, as in `arsim.ledger.payment_statistics`, except settlement rows that name an invoice of the
+ledger; a note says how many were left out.
 """
 
 from __future__ import annotations
