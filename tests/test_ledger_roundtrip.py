@@ -18,6 +18,7 @@ import pytest
 
 from arsim.cli.main import main
 from arsim.ledger.read import read_ledger
+from arsim.ledger.write import LEDGER_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +44,7 @@ def run_folder(tmp_path_factory) -> Path:
 
 
 def test_the_ledger_shows_every_way_an_invoice_closes(run_folder):
+    assert list(pd.read_csv(run_folder / "invoices.csv.gz", nrows=0).columns) == list(LEDGER_COLUMNS)
     ledger = read_ledger(run_folder / "invoices.csv.gz")
     invoices = ledger[ledger["item_type"] == "Invoice"]
     rows = ledger[ledger["item_type"] != "Invoice"]

@@ -23,6 +23,8 @@ LEDGER_COLUMNS: tuple[str, ...] = (
 SETTLEMENT_TYPES: tuple[str, ...] = ("Payment", "Credit note", "Write-off")
 """item_type of the rows that settle an invoice (one per money movement), after the invoice rows."""
 
+_CHANNELS = ["paper", "electronic"]
+
 
 def ledger_from_frames(frames: dict[str, pd.DataFrame], scenario: Scenario, *, settlements: bool = True) -> pd.DataFrame:
     """The simulated book as a ledger a company would export: every invoice, how it closed, and every settlement.
@@ -89,7 +91,7 @@ def ledger_from_frames(frames: dict[str, pd.DataFrame], scenario: Scenario, *, s
         "disputed": _flags(disputed),
         "written_off": _flags(bad_cents > 0),
         "segment": issued["segment"],
-        "channel": _labels(issued["electronic"].to_numpy(), ("paper", "electronic"), issued.index),
+        "channel": pd.Categorical.from_codes(issued["electronic"].to_numpy().astype(np.int8), categories=_CHANNELS),
     })
     if not settlements:
         return invoices
@@ -123,10 +125,9 @@ def ledger_from_frames(frames: dict[str, pd.DataFrame], scenario: Scenario, *, s
         "written_off": _flags(bad, blank=~bad),
         "segment": pd.Categorical.from_codes(np.full(len(row), -1, dtype=np.int8), categories=invoices["segment"].cat.categories)
         if isinstance(invoices["segment"].dtype, pd.CategoricalDtype) else pd.Series([None] * len(row), dtype=object),
-        "channel": pd.Categorical.from_codes(np.full(len(row), -1, dtype=np.int8), categories=["paper", "electronic"]),
+        "channel": pd.Categorical.from_codes(np.full(len(row), -1, dtype=np.int8), categories=_CHANNELS),
     })
-    book = pd.concat([invoices.astype({"channel": rows["channel"].dtype}), rows], ignore_index=True)
-    return book[list(LEDGER_COLUMNS)]
+    return pd.concat([invoices, rows], ignore_index=True)  # both in the order of LEDGER_COLUMNS
 
 
 def _movements(frames: dict[str, pd.DataFrame], position: pd.Index, amount_cents: np.ndarray) -> dict[str, np.ndarray]:
@@ -210,12 +211,6 @@ def _numbered(prefix: str, numbers: pd.Series, width: int) -> pd.Series:
 def _string_dtype(like: pd.Series):
     """The dtype pandas gives ``"text" + series.astype(str)`` (pandas' default string dtype, or object)."""
     return ("C" + like.iloc[:1].astype(str)).dtype
-
-
-def _labels(flags: np.ndarray, names: tuple[str, str], index: pd.Index) -> pd.Series:
-    """``np.where(flags, names[1], names[0])`` as a column, built from two string objects."""
-    labels = np.array(names, dtype=object)[flags.astype(np.intp)]
-    return pd.Series(labels, index=index, dtype=pd.Series(np.array(names)).dtype)
 
 
 LEDGER_FILE = "invoices.csv.gz"
