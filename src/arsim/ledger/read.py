@@ -706,7 +706,9 @@ class _LedgerBuilder:
         if cells is None:
             return pd.Series(np.nan, index=range(self.n_rows), dtype="float64")
         blank = _is_blank(cells)
-        numbers = _parse_amounts(cells.mask(blank, ""), self.decimal).mask(blank)
+        numbers = pd.Series(np.nan, index=cells.index, dtype="float64")
+        if not blank.all():  # these columns are mostly blank: only the values are parsed
+            numbers[~blank] = _parse_amounts(cells[~blank], self.decimal)
         not_number = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))
         negative = ~blank & ~not_number & (numbers < 0)
         self._report(name, f"non-numeric {name}", "non-numeric amount", "non-numeric amounts", not_number, cells)
