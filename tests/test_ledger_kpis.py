@@ -211,6 +211,9 @@ def test_settlement_rows_close_an_invoice_by_their_own_dates_and_amounts():
     february = ledger_kpis(book, as_of="2024-02-29", period="month", periods=1).latest
     assert february["ar_end"] == pytest.approx(1_500)  # I0's 700 (past due 20 days), I2's 800 (10 days)
     assert february["aging_1-30"] == pytest.approx(1_500) and february["pct_past_due"] == pytest.approx(100)
+    # an export that writes its settlements with a plus sign is settled alike
+    positive = book.assign(amount=book["amount"].abs())
+    assert _open_by_day(positive, days) == pytest.approx([2_300, 1_900, 1_600, 1_500, 800, 0])
     # a settlement row naming no invoice of the ledger is left out, with a note
     stray = pd.concat([book, book.iloc[[3]].assign(invoice_id="I9")], ignore_index=True)
     assert any("1 of them settlement rows that name no invoice" in note for note in ledger_kpis(stray, as_of="2024-03-31").notes)

@@ -247,7 +247,8 @@ def _movements(invoices: pd.DataFrame, settlements: pd.DataFrame, epoch: pd.Time
     """Dated invoices as movements, and the dated write-offs (for the bad-debt ratio); how many write-offs are undated.
 
     An invoice with settlement rows (payments, credit notes, write-offs naming it, as the simulator writes
-    them) is settled by exactly those rows, each on its own date by minus its amount. Any other invoice is
+    them) is settled by exactly those rows, each on its own date by the size of its amount (the simulator writes
+    minus what a row settles; exports write payments with either sign). Any other invoice is
     settled from its own columns: a dated credit note by credit_note_amount, a dated write-off by
     written_off_amount (all that is left when blank), and what remains on paid_date. A row marked
     written_off without a written_off_date is written off on its paid_date (exports without a write-off
@@ -267,10 +268,10 @@ def _movements(invoices: pd.DataFrame, settlements: pd.DataFrame, epoch: pd.Time
     when = settlements["paid_date"].fillna(settlements["credit_note_date"]).fillna(settlements["written_off_date"])
     usable = (position >= 0) & when.notna().to_numpy()
     from_rows = pd.DataFrame({"invoice_id": position[usable], "day": (when[usable] - epoch).dt.days.to_numpy(),
-                              "amount": -settlements["amount"].astype(float).to_numpy()[usable]})
+                              "amount": settlements["amount"].astype(float).abs().to_numpy()[usable]})
     is_write_off = (settlements["item_type"].astype("string").str.strip().str.lower() == "write-off").to_numpy() & usable
     row_write_offs = pd.DataFrame({"day": (when[is_write_off] - epoch).dt.days.to_numpy(),
-                                   "amount": -settlements["amount"].astype(float).to_numpy()[is_write_off]})
+                                   "amount": settlements["amount"].astype(float).abs().to_numpy()[is_write_off]})
     # invoices settled from their own columns
     own = ~has_rows
     credit_on = dated["credit_note_date"].notna() & own
