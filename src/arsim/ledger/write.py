@@ -258,7 +258,7 @@ def write_ledger(ledger: pd.DataFrame, folder: str | Path) -> Path:
 
     Those figures are of the ledger with invoice rows only. The complete ledger (`ledger_from_frames`: how
     each invoice closed, and a row per settlement) has 218,704 invoice rows and 215,912 settlement rows,
-    41.1 MB of CSV (9.0 MB gzipped, against 4.1). Built and written the same way, on the shared 2-core machine
+    41.1 MB of CSV (9.0 MB gzipped, against 4.1). Built and written the same way, on the 2-core machine while busy
     under a load average of 10-14 (best of 4, seconds; the invoice-only ledger of the previous version
     measured in between, by the same script):
 
