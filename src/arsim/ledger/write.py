@@ -258,20 +258,23 @@ def write_ledger(ledger: pd.DataFrame, folder: str | Path) -> Path:
 
     Those figures are of the ledger with invoice rows only. The complete ledger (`ledger_from_frames`: how
     each invoice closed, and a row per settlement) has 218,704 invoice rows and 215,912 settlement rows,
-    41.1 MB of CSV (9.0 MB gzipped, against 4.1). Built and written the same way, on the 2-core machine while busy
-    under a load average of 10-14 (best of 4, seconds; the invoice-only ledger of the previous version
-    measured in between, by the same script):
+    41.1 MB of CSV (9.0 MB gzipped, against 4.2). Built and written the same way (best of 4, seconds, one
+    script measuring both versions one after the other on the 2-core machine while busy):
 
-    ============================  =============  ================  =====
-    ledger                        frame built    text + gzip       total
-    ============================  =============  ================  =====
-    invoice rows only (before)    0.53-0.66      1.23-1.49         1.76-2.26
-    complete (now)                1.73           4.20              5.93
-    ============================  =============  ================  =====
+    ============================  ===========  ===========  =====  ============
+    ledger                        frame built  text + gzip  total  load average
+    ============================  ===========  ===========  =====  ============
+    invoice rows only (before)    0.16         0.56         0.73   4-5
+    complete (now)                0.53         2.25         2.78   4-5
+    invoice rows only (before)    0.53-0.66    1.23-1.49    1.76-2.26  10-14
+    complete (now)                1.73         4.20         5.93   10-14
+    ============================  ===========  ===========  =====  ============
 
-    At a load average of 5 the same script gave 0.60 s before and 1.32 s now: about twice the time for
-    twice the rows, the text costing the same per byte. Float columns are spelled only as wide as their
-    largest number, so the mostly blank amount columns (discount, credit note, write-off) stay narrow.
+    Twice the rows and twice the bytes cost three to four times as much: the text costs more per byte,
+    mostly the two identifier columns (a third of the text time; pandas' string columns are converted to
+    Python strings block by block) and the blank cells of the sparse columns, which still take their
+    column's width in the byte matrix. Float columns are spelled only as wide as their largest number, so
+    the mostly blank amount columns (discount, credit note, write-off) stay narrow.
     """
     frame = ledger.copy(deep=False)
     for column in _DATE_COLUMNS:  # YYYY-MM-DD: days at midnight, which to_csv writes so (with a time zone, text)
