@@ -36,11 +36,11 @@ import pandas as pd
 from arsim.ledger.calibrate.fit import calibration_bounds, fit_ledger
 from arsim.ledger.calibrate.moments import (
     SMM_MAX_INVOICES,
-    TAIL_DAYS,
     WARMUP_DAYS,
     mean_monthly_dso,
     replications_for,
     simulated_invoices,
+    tail_days,
 )
 from arsim.ledger.calibrate.report import comparison_rows
 from arsim.ledger.read import LedgerError, LedgerMapping, load_mapping, read_ledger
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     observed_rows = test[test["paid_date"].notna()]
     window = (observed_rows["due_date"].min(), observed_rows["due_date"].max())
-    scenario = _over_window(calibration.scenario, window)
+    scenario = _over_window(calibration.scenario, window, tail=tail_days(observed_rows))
     replications = args.replications or replications_for(len(observed_rows))
     simulated = simulated_invoices(scenario, window=window, replications=replications)
     observed_stats = payment_statistics(test)
@@ -114,14 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _over_window(scenario, window):
-    """The fitted scenario with its calendar moved so its simulated due dates cover the test window."""
+def _over_window(scenario, window, *, tail: int):
+    """The fitted scenario with its calendar moved so its simulated due dates cover the test window, watched
+    `tail` days after it (as long as the test ledger watched its invoices)."""
     data = scenario.model_dump(mode="json")
     terms = max(s["terms_days"] for s in data["portfolio"]["segments"])
     start = window[0] - pd.Timedelta(days=terms + WARMUP_DAYS)
     data["calendar"]["start_date"] = start.date().isoformat()
     data["run"]["warmup_days"] = WARMUP_DAYS
-    data["run"]["horizon_days"] = int((window[1] - window[0]).days + 1 + terms + TAIL_DAYS)
+    data["run"]["horizon_days"] = int((window[1] - window[0]).days + 1 + terms + tail)
     return validate_scenario(data, source="validate")
 
 

@@ -138,7 +138,7 @@ def test_segments_by_behaviour(company_ledger):
 def test_cli_calibrate_then_run(tmp_path, company_ledger, capsys):
     path = tmp_path / "export.csv"
     frame = company_ledger.head(1500).copy()
-    for column in ("invoice_date", "due_date", "paid_date"):
+    for column in ("invoice_date", "due_date", "paid_date", "credit_note_date", "written_off_date"):  # every date column
         frame[column] = frame[column].dt.strftime("%d.%m.%Y")
     frame.rename(columns={"customer_id": "Kunde", "amount": "Betrag"}).to_csv(path, index=False)
     out = tmp_path / "fitted" / "company.yaml"

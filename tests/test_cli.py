@@ -131,6 +131,7 @@ def test_a_failed_rewrite_keeps_the_previous_results(tmp_path, capsys, monkeypat
 
 
 def test_the_written_ledger_reads_back_without_a_mapping(tmp_path, capsys):
+    import numpy as np
     import pandas as pd
 
     from arsim.ledger.read import read_ledger
@@ -142,8 +143,13 @@ def test_the_written_ledger_reads_back_without_a_mapping(tmp_path, capsys):
     assert ledger["invoice_id"].tolist() == raw["invoice_id"].tolist()
     assert ledger["amount"].tolist() == raw["amount"].astype(float).tolist()
     assert ledger["paid_date"].isna().sum() == (raw["paid_date"] == "").sum()
-    assert set(ledger["channel"].dropna()) <= {"paper", "electronic"} and ledger["channel"].notna().all()
-    assert (ledger.loc[ledger["paid_date"].notna(), "paid_date"] >= ledger.loc[ledger["paid_date"].notna(), "invoice_date"]).all()
+    invoices = ledger[ledger["item_type"] == "Invoice"]
+    assert set(ledger["channel"].dropna()) <= {"paper", "electronic"} and invoices["channel"].notna().all()
+    assert (invoices.loc[invoices["paid_date"].notna(), "paid_date"] >= invoices.loc[invoices["paid_date"].notna(), "invoice_date"]).all()
+    # every invoice's settlement rows (after the invoices) bring it down to its open amount
+    settled = ledger.loc[ledger["item_type"] != "Invoice"].groupby("invoice_id")["amount"].sum()
+    left = invoices["amount"].to_numpy() + settled.reindex(invoices["invoice_id"]).fillna(0.0).to_numpy()
+    assert np.allclose(left, invoices["open_amount"].to_numpy(), atol=0.005)
 
 
 # ---------------------------------------------------------------------------------------------- help, usage, version

@@ -330,6 +330,8 @@ def _awkward_ledger() -> pd.DataFrame:
         "paid_date": [day + pd.Timedelta(days=40 + i) if i % 3 else pd.NaT for i in range(rows)],
         "disputed": [i % 2 == 0 for i in range(rows)],
         "written_off": [i % 5 == 0 for i in range(rows)],
+        "held": pd.array([None if i % 4 == 0 else i % 3 == 0 for i in range(rows)], dtype="boolean"),  # blank, True, False
+        "credited": [float("nan") if i % 3 else -12.5 * i for i in range(rows)],  # mostly blank, some negative
         "segment": pd.Categorical(["prompt", "slow, late", 'say "hi"', "über", "line\nbreak"] * (rows // 5)),
         "channel": np.where(np.arange(rows) % 2, "electronic", "paper"),
         "item_type": "Invoice",

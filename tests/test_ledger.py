@@ -18,6 +18,7 @@ import pytest
 
 from arsim.ledger.read import (
     CANONICAL_COLUMNS,
+    MONEY_COLUMNS,
     LedgerError,
     LedgerMapping,
     load_ledger,
@@ -61,6 +62,9 @@ def expected_frame(**columns: pd.Series) -> pd.DataFrame:
         "channel": strings(*[None] * n_rows),
         "segment": strings(*[None] * n_rows),
         "item_type": strings(*[None] * n_rows),
+        "credit_note_date": dates(*[None] * n_rows),
+        "written_off_date": dates(*[None] * n_rows),
+        **{name: pd.Series([np.nan] * n_rows, dtype="float64") for name in MONEY_COLUMNS},
     }
     return pd.DataFrame({name: columns.get(name, empty.get(name)) for name in CANONICAL_COLUMNS})
 
@@ -343,6 +347,24 @@ def test_paid_before_invoiced(tmp_path):
 def test_duplicate_invoice_id(tmp_path):
     path = write(tmp_path, "customer_id,invoice_id,due_date,amount\nC1,A,2024-01-01,5\nC2,B,2024-01-01,5\nC1,A,2024-01-01,5\n")
     assert error_message(path) == "ledger.csv: column 'invoice_id': 1 repeated invoice id, row 3 (e.g. 'A')"
+
+
+def test_settlement_rows_repeat_their_invoices_id_and_carry_minus_what_they_settle(tmp_path):
+    text = ("customer_id,invoice_id,item_type,due_date,amount,paid_date,paid_amount,discount,credit_note_date,credit_note_amount\n"
+            "C1,A,Invoice,2024-01-31,100.00,,,,,\n"
+            "C1,A,Payment,2024-01-31,-60.00,2024-01-20,58.80,1.20,,\n"
+            "C1,A,Credit note,2024-01-31,-40.00,,,,2024-02-03,40.00\n")
+    ledger = read_ledger(write(tmp_path, text))
+    assert ledger["invoice_id"].tolist() == ["A"] * 3 and ledger["amount"].tolist() == [100.0, -60.0, -40.0]
+    assert ledger["paid_amount"].tolist()[1] == 58.8 and ledger["discount"].tolist()[1] == 1.2
+    assert ledger["credit_note_date"].iloc[2] == pd.Timestamp("2024-02-03") and ledger["credit_note_amount"].iloc[2] == 40.0
+    assert ledger["paid_amount"].isna().tolist() == [True, False, True]
+    twice = write(tmp_path, text + "C1,A,Invoice,2024-01-31,100.00,,,,,\n")  # invoice rows still name an id once
+    assert error_message(twice) == "ledger.csv: column 'invoice_id': 1 repeated invoice id, row 4 (e.g. 'A')"
+    negative = write(tmp_path, text.replace("58.80", "-58.80"))
+    assert error_message(negative) == "ledger.csv: column 'paid_amount': 1 negative amount, row 2 (e.g. '-58.80')"
+    words = write(tmp_path, text.replace("40.00\n", "forty\n"))
+    assert error_message(words) == "ledger.csv: column 'credit_note_amount': 1 non-numeric amount, row 3 (e.g. 'forty')"
 
 
 def test_unknown_mapping_source_column(tmp_path):

@@ -173,3 +173,63 @@ def test_cli_reports_bad_rows_in_one_line_and_drops_them_on_request(tmp_path, ca
     assert json.loads(captured.out)["kpis"]["share_paid_late"] is None  # one paid invoice is too few to measure
     assert main(["kpis", str(path), "--map", "nonsense"]) == 2
     assert "--map 'nonsense'" in capsys.readouterr().err
+
+
+def _open_by_day(book: pd.DataFrame, days: list[str]) -> list[float]:
+    """AR open at the end of each day (ar_end of a one-day period ending on it)."""
+    return [float(ledger_kpis(book, as_of=day, period=1, periods=1).latest["ar_end"]) for day in days]
+
+
+def test_settlement_rows_close_an_invoice_by_their_own_dates_and_amounts():
+    """Settlement rows (item_type Payment, Credit note, Write-off, naming the invoice) settle it on their dates.
+
+    I0 (1,000): paid 300 on 02-10 and 700 on 03-10 (instalments). I1 (500): short-paid 400 on 02-05, credit
+    note 100 on 02-20. I2 (800): written off on 03-31. Open: 01-31 2,300; 02-05 1,900; 02-10 1,600;
+    02-20 1,500; 03-10 800; 03-31 0. Bad debt in March 800 of no sales in March. The settlement rows are not
+    "left out" rows.
+    """
+    rows = [
+        ("A", "I0", "Invoice", "2024-01-10", "2024-02-09", 1_000.0, None, None, None),
+        ("B", "I1", "Invoice", "2024-01-15", "2024-02-14", 500.0, None, None, None),
+        ("C", "I2", "Invoice", "2024-01-20", "2024-02-19", 800.0, None, None, None),
+        ("A", "I0", "Payment", None, "2024-02-09", -300.0, "2024-02-10", None, None),
+        ("A", "I0", "Payment", None, "2024-02-09", -700.0, "2024-03-10", None, None),
+        ("B", "I1", "Payment", None, "2024-02-14", -400.0, "2024-02-05", None, None),
+        ("B", "I1", "Credit note", None, "2024-02-14", -100.0, None, "2024-02-20", None),
+        ("C", "I2", "Write-off", None, "2024-02-19", -800.0, None, None, "2024-03-31"),
+    ]
+    book = pd.DataFrame(rows, columns=["customer_id", "invoice_id", "item_type", "invoice_date", "due_date", "amount",
+                                       "paid_date", "credit_note_date", "written_off_date"])
+    for column in ("invoice_date", "due_date", "paid_date", "credit_note_date", "written_off_date"):
+        book[column] = pd.to_datetime(book[column]).astype("datetime64[us]")
+    book["written_off"] = pd.array([False, False, True, None, None, None, None, True], dtype="boolean")
+    days = ["2024-01-31", "2024-02-05", "2024-02-10", "2024-02-20", "2024-03-10", "2024-03-31"]
+    assert _open_by_day(book, days) == pytest.approx([2_300, 1_900, 1_600, 1_500, 800, 0])
+    march = ledger_kpis(book, as_of="2024-03-31", period="month", periods=1)
+    assert not any("left out" in note for note in march.notes)
+    assert march.latest["aging_31-60"] == 0 and march.latest["ar_end"] == 0
+    february = ledger_kpis(book, as_of="2024-02-29", period="month", periods=1).latest
+    assert february["ar_end"] == pytest.approx(1_500)  # I0's 700 (past due 20 days), I2's 800 (10 days)
+    assert february["aging_1-30"] == pytest.approx(1_500) and february["pct_past_due"] == pytest.approx(100)
+    # an export that writes its settlements with a plus sign is settled alike
+    positive = book.assign(amount=book["amount"].abs())
+    assert _open_by_day(positive, days) == pytest.approx([2_300, 1_900, 1_600, 1_500, 800, 0])
+    # a settlement row naming no invoice of the ledger is left out, with a note
+    stray = pd.concat([book, book.iloc[[3]].assign(invoice_id="I9")], ignore_index=True)
+    assert any("1 of them settlement rows that name no invoice" in note for note in ledger_kpis(stray, as_of="2024-03-31").notes)
+
+
+def test_invoice_level_columns_settle_credit_notes_and_write_offs_on_their_dates():
+    """Without settlement rows an invoice's own columns are used: I0 (1,000) gets a credit note of 200 on
+    02-20 and the rest paid on 03-05; I1 (600) is written off on 03-15 (written_off_amount blank: all of it).
+    Open: 02-19 1,600; 02-20 1,400; 03-05 600; 03-15 0."""
+    book = ledger([
+        ("A", "2024-01-10", "2024-02-09", 1_000, "2024-03-05"),
+        ("B", "2024-01-15", "2024-02-14", 600, None),
+    ])
+    book["credit_note_date"] = pd.to_datetime(pd.Series(["2024-02-20", None])).astype("datetime64[us]")
+    book["credit_note_amount"] = [200.0, None]
+    book["written_off_date"] = pd.to_datetime(pd.Series([None, "2024-03-15"])).astype("datetime64[us]")
+    book["written_off"] = pd.array([False, True], dtype="boolean")
+    assert _open_by_day(book, ["2024-02-19", "2024-02-20", "2024-03-05", "2024-03-15"]) == pytest.approx([1_600, 1_400, 600, 0])
+    assert ledger_kpis(book, as_of="2024-03-31", period="month", periods=1).latest["bad_debt_ratio"] is None  # no sales in March

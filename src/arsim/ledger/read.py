@@ -21,11 +21,26 @@ written_off   boolean (nullable)
 channel       string                  "paper", "electronic" or <NA>
 segment       string                  e.g. a credit class; <NA> when absent
 item_type     string                  e.g. "Invoice", "Credit memo"; <NA> when absent
+paid_amount   float64                 cash received (NaN: none given); see "How an invoice closed"
+discount      float64                 early-payment discount taken
+short_paid    float64                 what a short payment left unpaid
+credit_note_date    datetime64[us]    a credit note's date
+credit_note_amount  float64           its amount
+written_off_date    datetime64[us]    a write-off's date
+written_off_amount  float64           its amount
+open_amount   float64                 still open when the ledger was written
 ============  ======================  ===================================================================
 
-Optional columns that the file lacks are still in the frame, all <NA>/NaT. Columns that are neither
+Optional columns that the file lacks are still in the frame, all <NA>/NaT/NaN. Columns that are neither
 canonical nor mapped are ignored. The simulator's own ``invoices.csv.gz`` uses the canonical names with
 ISO dates and reads back with no mapping.
+
+How an invoice closed. Rows whose item_type is Payment, Credit note or Write-off (any case; see
+`arsim.measure.lateness.settlement_rows`) are settlement rows: each names the invoice it settles by its
+invoice_id (so they may repeat an invoice's id), is dated by paid_date, credit_note_date or
+written_off_date, and has amount = minus what it settles (the only rows besides credits that may be
+negative). The simulator writes one per money movement after its invoice rows; `arsim.ledger_kpis`
+settles an invoice by its settlement rows where it has any, else by its own columns.
 
 Reading rules, chosen so that nothing is guessed silently:
 
@@ -97,6 +112,7 @@ import pandas as pd
 import yaml
 
 from arsim.errors import InputError
+from arsim.measure.lateness import settlement_rows
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -110,10 +126,23 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "channel",
     "segment",
     "item_type",
+    "paid_amount",
+    "discount",
+    "short_paid",
+    "credit_note_date",
+    "credit_note_amount",
+    "written_off_date",
+    "written_off_amount",
+    "open_amount",
 )
 """The columns of a ledger frame, in order."""
 
-DATE_COLUMNS: tuple[str, ...] = ("invoice_date", "due_date", "paid_date")
+DATE_COLUMNS: tuple[str, ...] = ("invoice_date", "due_date", "paid_date", "credit_note_date", "written_off_date")
+
+MONEY_COLUMNS: tuple[str, ...] = (
+    "paid_amount", "discount", "short_paid", "credit_note_amount", "written_off_amount", "open_amount",
+)
+"""Optional amounts besides ``amount``: blank means none; when given, a number of at least zero."""
 
 DATE_FORMATS_TRIED: tuple[str, ...] = (
     "%Y-%m-%d",
@@ -586,6 +615,8 @@ class _LedgerBuilder:
             columns[name] = self._dates(name)
         columns["due_date"] = self._due_dates(columns["due_date"], columns["invoice_date"], terms_days)
         columns["amount"] = self._amounts()
+        for name in MONEY_COLUMNS:
+            columns[name] = self._optional_amounts(name)
         columns["disputed"] = self._flags("disputed", lenient=True)
         columns["written_off"] = self._flags("written_off", lenient=False)
         columns["channel"] = self._channels()
@@ -594,7 +625,7 @@ class _LedgerBuilder:
         self._check_amount_signs(columns["amount"], columns["item_type"])
         self._check_paid_after_invoiced(columns["paid_date"], columns["invoice_date"])
         self._check_dates_in_range({name: columns[name] for name in DATE_COLUMNS})
-        self._check_unique_ids(columns["invoice_id"])
+        self._check_unique_ids(columns["invoice_id"], settles=settlement_rows(columns["item_type"]))
         ledger = pd.DataFrame({name: columns[name] for name in CANONICAL_COLUMNS})
         return ledger.reset_index(drop=True)
 
@@ -669,9 +700,26 @@ class _LedgerBuilder:
         self._report("amount", "non-numeric amount", "non-numeric amount", "non-numeric amounts", not_number, cells)
         return numbers.where(~not_number)
 
+    def _optional_amounts(self, name: str) -> pd.Series:
+        """An optional money column: blank is NaN (none); otherwise a number of at least zero."""
+        cells = self._cells(name)
+        if cells is None:
+            return pd.Series(np.nan, index=range(self.n_rows), dtype="float64")
+        blank = _is_blank(cells)
+        numbers = pd.Series(np.nan, index=cells.index, dtype="float64")
+        if not blank.all():  # these columns are mostly blank: only the values are parsed
+            numbers[~blank] = _parse_amounts(cells[~blank], self.decimal)
+        not_number = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))
+        negative = ~blank & ~not_number & (numbers < 0)
+        self._report(name, f"non-numeric {name}", "non-numeric amount", "non-numeric amounts", not_number, cells)
+        self._report(name, f"negative {name}", "negative amount", "negative amounts", negative, cells)
+        return numbers.where(~not_number)
+
     def _check_amount_signs(self, amounts: pd.Series, item_types: pd.Series) -> None:
-        """Zero is never an amount; negative only on credit rows (item_type containing 'credit')."""
+        """Zero is never an amount; negative only on credit rows (item_type containing 'credit') and on rows that
+        settle an invoice (payments, credit notes, write-offs: `SETTLEMENT_ITEM_TYPES`)."""
         is_credit = item_types.str.contains("credit", case=False, regex=False).fillna(False).astype(bool)
+        is_credit |= settlement_rows(item_types)
         cells = self._cells("amount")
         zero = amounts == 0
         negative = (amounts < 0) & ~is_credit
@@ -740,9 +788,14 @@ class _LedgerBuilder:
                          f"ledger's dates ({lo}..{hi})", f"dates more than {FAR_OUTSIDE_YEARS} years outside the ledger's "
                          f"dates ({lo}..{hi})", far, shown)
 
-    def _check_unique_ids(self, ids: pd.Series) -> None:
-        """A repeated id is reported on its second and later rows; the first is kept by drop_invalid."""
-        repeated = ids.duplicated(keep="first")
+    def _check_unique_ids(self, ids: pd.Series, *, settles: pd.Series) -> None:
+        """A repeated id is reported on its second and later rows; the first is kept by drop_invalid.
+
+        Rows that settle an invoice (payments, credit notes, write-offs) carry the id of the invoice they
+        settle, so they may repeat it; among the other rows an id appears once.
+        """
+        repeated = pd.Series(False, index=ids.index)
+        repeated[~settles] = ids[~settles].duplicated(keep="first")
         self._report("invoice_id", "duplicate invoice_id", "repeated invoice id", "repeated invoice ids", repeated, ids)
 
 

@@ -69,14 +69,48 @@ def month_starts(start_date: pd.Timestamp, start: int, end: int) -> list[int]:
     return [start] + [d for d in days if start < d < end] + [end]
 
 
+COUNTBACK_MONTHS = 12
+"""Countback DSO looks back over at most this many trailing months (or trailing periods of a ledger's given days)."""
+
+
+def trailing_month_bounds(start_date: pd.Timestamp, end: int, *, months: int = COUNTBACK_MONTHS) -> list[tuple[int, int]]:
+    """The trailing months that end at day boundary ``end``, latest first: [(first day, boundary after the last)].
+
+    A trailing month of a period ending on day D (inclusive) starts on D + 1 - one month, so at a month end it
+    is the calendar month. At most ``months`` of them, and none after the one that reaches back to day 0 (the
+    book's first day). The ledger KPIs walk back the same way, so a run and its ledger count back alike.
+    """
+    epoch = pd.Timestamp(start_date)
+    bounds = []
+    after = epoch + pd.Timedelta(days=end)  # the day after the period's last day
+    for _ in range(months):
+        first = after - pd.DateOffset(months=1)
+        a, b = (first - epoch).days, (after - epoch).days
+        bounds.append((a, b))
+        if a <= 0:
+            break
+        after = first
+    return bounds
+
+
+def months_in(start_date: pd.Timestamp, start: int, end: int) -> float:
+    """N of CEI for the period [start, end): its number of calendar months when it is whole calendar months
+    (a calendar month is N = 1 whatever its days, as in a monthly CEI), else its days / 30.4375."""
+    first = pd.Timestamp(start_date) + pd.Timedelta(days=start)
+    after = pd.Timestamp(start_date) + pd.Timedelta(days=end)
+    if first.day == 1 and after.day == 1 and after > first:
+        return float((after.year - first.year) * 12 + after.month - first.month)
+    return (end - start) / DAYS_PER_MONTH
+
+
 def portfolio_kpis(
     movements: Movements, *, start: int, end: int, start_date: pd.Timestamp, months: float | None = None,
     countback: tuple[list[float], list[float]] | None = None,
 ) -> dict[str, float]:
     """Receivables KPIs (docs/domain.md, KPI definitions) for the period [start, end) of a book.
 
-    ``months`` is the period's N for CEI (default: its days / 30.44); ``countback`` gives the sales and days of
-    the months to count back over, latest first (default: the calendar months of the period itself).
+    ``months`` is the period's N for CEI (default: `months_in`); ``countback`` gives the sales and days of the
+    months to count back over, latest first (default: `trailing_month_bounds` of the period's end).
     """
     days = end - start
     sales = movements.sales(start, end)
@@ -90,8 +124,8 @@ def portfolio_kpis(
     dso_days = dso(ar_end, sales, days)
     best = best_possible_dso(ar_current_end, sales, days)
     if countback is None:
-        bounds = month_starts(start_date, start, end)
-        countback = ([movements.sales(a, b) for a, b in zip(bounds[:-1], bounds[1:])][::-1], [b - a for a, b in zip(bounds[:-1], bounds[1:])][::-1])
+        trailing = trailing_month_bounds(start_date, end)
+        countback = ([movements.sales(a, b) for a, b in trailing], [b - a for a, b in trailing])
     turnover = ar_turnover(sales, ar_beg, ar_end, days=days)
     buckets = aging(open_end["open_amount"], days_past_due)
     return {
@@ -104,7 +138,7 @@ def portfolio_kpis(
         "dso_countback": dso_countback(ar_end, *countback) if any(countback[0]) else math.nan,
         "best_possible_dso": best,
         "add": average_days_delinquent(dso_days, best),
-        "cei": cei(ar_beg, sales, days / DAYS_PER_MONTH if months is None else months, ar_end, ar_current_end),
+        "cei": cei(ar_beg, sales, months_in(start_date, start, end) if months is None else months, ar_end, ar_current_end),
         "pct_past_due": safe_ratio(ar_end - ar_current_end, ar_end) * 100.0,
         "past_due_amount": ar_end - ar_current_end,
         "ar_turnover": turnover,

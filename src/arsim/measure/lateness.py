@@ -85,6 +85,20 @@ def invoice_rows(ledger: pd.DataFrame) -> pd.Series:
     return (item_type.isna() | (item_type == "invoice")).fillna(True).astype(bool)
 
 
+SETTLEMENT_ITEM_TYPES: frozenset[str] = frozenset({"payment", "credit note", "write-off"})
+"""item_type (any case) of a row that settles the invoice named by its invoice_id: one money movement."""
+
+
+def settlement_rows(item_types: pd.Series) -> pd.Series:
+    """Which rows settle an invoice: item_type Payment, Credit note or Write-off (any case, spaces trimmed).
+
+    Such rows carry the invoice_id of the invoice they settle, their date (paid_date, credit_note_date or
+    written_off_date) and amount = minus what they settle; the simulator's ledger has one per money movement.
+    """
+    words = item_types.astype("string").str.strip().str.lower()
+    return words.isin(SETTLEMENT_ITEM_TYPES).fillna(False).astype(bool)
+
+
 def paid_invoices(ledger: pd.DataFrame) -> pd.DataFrame:
     """The invoice rows with both a paid date and a due date, in file order (index reset)."""
     is_paid = ledger["paid_date"].notna() & ledger["due_date"].notna()

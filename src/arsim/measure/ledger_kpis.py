@@ -2,9 +2,11 @@
 
 This module has one job: turn a canonical ledger frame (`arsim.ledger.read_ledger`) into the KPIs of
 docs/domain.md (KPI definitions) as of a date, plus the same KPIs for each earlier period (a monthly or quarterly
-series). It converts dates to day numbers and invoices to `arsim.kpis.Movements` (a paid invoice is one
-settlement of its full amount on its paid_date), then calls the formulas of `arsim.kpis`, so a ledger and a
-simulation are never measured by two different pieces of code.
+series). It converts dates to day numbers and invoices to `arsim.measure.balances.Movements` (see `_movements`:
+settlement rows where the ledger has them, as the simulator's own ledger does; else a credit note, a
+write-off and the rest paid on paid_date, from the invoice's own columns), then calls the formulas of
+`arsim.measure`, so a ledger and a simulation are never measured by two different pieces of code: the
+simulator's ledger read back gives the run's own monthly KPIs.
 
 As of. ``as_of`` is a day D (default: the end of the last complete month of invoicing, `default_as_of`).
 An invoice is open if issued on or before D and not closed by the end of D; days past due = D - due
@@ -16,8 +18,9 @@ Periods. A period ends on a day (inclusive) and is the trailing calendar month o
 calendar month. An integer period is that many days (``period=30`` gives 30-day months, as in textbook
 examples). Balances are taken after every movement dated on or before the period's last day. DSO, best
 possible DSO, ADD and CEI use the period's sales S and its days D; CEI uses N = 1 (month), 3 (quarter) or
-D / 30.4375 (days). Countback DSO walks back trailing periods of one month (or of the given days) from the
-period's end, over at most 12 of them. AR turnover annualises S (S x 365 / D).
+D / 30.4375 (days), as a run's calendar months do (`arsim.measure.balances.months_in`). Countback DSO walks
+back trailing periods of one month (or of the given days) from the period's end, over at most 12 of them,
+as a run's months do (`arsim.measure.balances.trailing_month_bounds`). AR turnover annualises S (S x 365 / D).
 
 What a KPI needs, and what happens without it:
 
@@ -26,12 +29,13 @@ What a KPI needs, and what happens without it:
   and a note says why; nothing is estimated.
 - share_paid_late and avg_days_late_paid need only due and paid dates: over invoices paid (in full) in
   the period, the share paid after the due date and the mean of max(days late, 0). This is not ADD.
-- bad_debt_ratio needs a written_off column with at least one True and a date for each write-off (the
-  paid_date of a written-off row is read as its write-off date). A written-off row without a date stays in
-  AR (its write-off day is unknown) and the ratio is None, with a note.
+- bad_debt_ratio needs write-offs with dates: Write-off settlement rows, written_off_date, or else the
+  paid_date of a row marked written_off (read as its write-off date). A written-off row without a date stays
+  in AR (its write-off day is unknown) and the ratio is None, with a note.
 
 Rows whose item_type is neither blank nor "invoice" (credit memos, payment differences) are left out of
-the KPIs, as in `arsim.ledger.payment_statistics`; a note says how many.
+the KPIs, as in `arsim.ledger.payment_statistics`, except settlement rows that name an invoice of the
+ledger; a note says how many were left out.
 """
 
 from __future__ import annotations
@@ -46,9 +50,9 @@ import numpy as np
 import pandas as pd
 
 from arsim.errors import InputError
-from arsim.measure.balances import Movements, portfolio_kpis
+from arsim.measure.balances import COUNTBACK_MONTHS, Movements, portfolio_kpis
 from arsim.measure.formulas import AGING_BUCKETS
-from arsim.measure.lateness import invoice_rows, late_payment_figures
+from arsim.measure.lateness import invoice_rows, late_payment_figures, settlement_rows
 from arsim.sim.calendar import DAYS_PER_MONTH
 
 LEDGER_KPI_KEYS: tuple[str, ...] = (
@@ -65,7 +69,7 @@ BALANCE_KEYS: tuple[str, ...] = (
 )
 MIN_PAID_INVOICES = 10
 """A period with fewer paid invoices has share_paid_late and avg_days_late_paid None (``measured`` False)."""
-COUNTBACK_PERIODS = 12
+COUNTBACK_PERIODS = COUNTBACK_MONTHS
 """Countback DSO looks back over at most this many trailing months (or periods of the given days)."""
 
 
@@ -119,14 +123,14 @@ def ledger_kpis(
         avg_days_late_paid (None, column ``measured`` False): one late payment is not "100% late".
     Returns a `LedgerKPIs` whose notes say why a KPI is None (missing columns, undated write-offs, ...).
     """
-    invoices, notes = _invoice_rows(ledger)
-    epoch = _first_date(invoices)
+    invoices, settlements, notes = _invoice_rows(ledger)
+    epoch = _first_date(invoices, settlements)
     if as_of is None:
         as_of_ts, reason = default_as_of(invoices)
         notes.append(f"as of {as_of_ts:%Y-%m-%d}: {reason} (give --as-of / as_of to choose)")
     else:
         as_of_ts = _parse_as_of(as_of)
-    _check_as_of(as_of_ts, first=epoch, last=_latest_date(invoices), today=today)
+    _check_as_of(as_of_ts, first=epoch, last=_latest_date(invoices, settlements), today=today)
     ends = _period_ends(as_of_ts, period=period, first=epoch, count=periods)
     has_invoice_dates = invoices["invoice_date"].notna().any() if len(invoices) else False
     if not has_invoice_dates:
@@ -135,10 +139,10 @@ def ledger_kpis(
     elif invoices["invoice_date"].isna().any():
         missing = int(invoices["invoice_date"].isna().sum())
         notes.append(f"{missing:,} invoice(s) without an invoice date are left out of sales and AR balances")
-    movements, write_offs, undated = _movements(invoices, epoch)
+    movements, write_offs, undated = _movements(invoices, settlements, epoch)
     if undated:
         notes.append(f"{undated:,} written-off invoice(s) have no write-off date: they stay in AR and bad_debt_ratio is null")
-    marked = "written_off" in invoices.columns and bool(invoices["written_off"].fillna(False).astype(bool).any())
+    marked = bool(invoices["written_off"].fillna(False).astype(bool).any()) or len(write_offs) > 0
     if not marked:
         notes.append("no write-offs are marked (written_off column absent or never true): bad_debt_ratio is null")
 
@@ -177,29 +181,43 @@ def _clean(value: Any) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def _invoice_rows(ledger: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+_SETTLEMENT_DATES = ("paid_date", "credit_note_date", "written_off_date")
+
+
+def _invoice_rows(ledger: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The invoice rows, the settlement rows that name one of them, and notes on the rows left out."""
     notes: list[str] = []
-    is_invoice = invoice_rows(ledger)
-    others = int((~is_invoice).sum())
-    if others:
-        notes.append(f"{others:,} row(s) that are not invoices (credit memos, payment differences, ...) are left out")
-        ledger = ledger.loc[is_invoice]
-    for column in ("invoice_date", "paid_date", "written_off"):
+    for column in ("invoice_id", "invoice_date", *_SETTLEMENT_DATES, "written_off", "item_type",
+                   "credit_note_amount", "written_off_amount"):
         if column not in ledger.columns:
-            ledger = ledger.assign(**{column: pd.NaT if column != "written_off" else pd.NA})
-    return ledger.reset_index(drop=True), notes
+            absent = {"written_off": pd.NA, "invoice_id": None, "item_type": None}
+            ledger = ledger.assign(**{column: absent.get(column, pd.NaT if column.endswith("_date") else np.nan)})
+    is_invoice = invoice_rows(ledger)
+    settles = settlement_rows(ledger["item_type"])
+    invoices = ledger.loc[is_invoice].reset_index(drop=True)
+    named = ledger["invoice_id"].isin(invoices["invoice_id"].dropna()) & ledger["invoice_id"].notna()
+    settlements = ledger.loc[settles & named].reset_index(drop=True)
+    others = int((~is_invoice & ~(settles & named)).sum())
+    if others:
+        notes.append(f"{others:,} row(s) that are not invoices (credit memos, payment differences, ...) are left out"
+                     + (f", {int((settles & ~named).sum()):,} of them settlement rows that name no invoice of the ledger"
+                        if (settles & ~named).any() else ""))
+    return invoices, settlements, notes
 
 
-def _first_date(invoices: pd.DataFrame) -> pd.Timestamp:
-    dates = pd.concat([invoices[c] for c in ("invoice_date", "due_date", "paid_date") if c in invoices.columns]).dropna()
+def _dates_of(*frames: pd.DataFrame) -> pd.Series:
+    return pd.concat([frame[c] for frame in frames for c in ("invoice_date", "due_date", *_SETTLEMENT_DATES) if c in frame.columns]).dropna()
+
+
+def _first_date(invoices: pd.DataFrame, settlements: pd.DataFrame) -> pd.Timestamp:
+    dates = _dates_of(invoices, settlements)
     if dates.empty:
         raise InputError("the ledger has no dated invoice to measure")
     return pd.Timestamp(dates.min()).normalize()
 
 
-def _latest_date(invoices: pd.DataFrame) -> pd.Timestamp:
-    dates = pd.concat([invoices[c] for c in ("invoice_date", "due_date", "paid_date") if c in invoices.columns]).dropna()
-    return pd.Timestamp(dates.max()).normalize()
+def _latest_date(invoices: pd.DataFrame, settlements: pd.DataFrame) -> pd.Timestamp:
+    return pd.Timestamp(_dates_of(invoices, settlements).max()).normalize()
 
 
 def _period_start(end: pd.Timestamp, period: str | int) -> pd.Timestamp:
@@ -225,22 +243,62 @@ def _period_ends(as_of: pd.Timestamp, *, period: str | int, first: pd.Timestamp,
     return ends[::-1]
 
 
-def _movements(invoices: pd.DataFrame, epoch: pd.Timestamp) -> tuple[Movements, pd.DataFrame, int]:
-    """Dated invoices as movements: a paid invoice settles in full on paid_date; a dated write-off too."""
+def _movements(invoices: pd.DataFrame, settlements: pd.DataFrame, epoch: pd.Timestamp) -> tuple[Movements, pd.DataFrame, int]:
+    """Dated invoices as movements, and the dated write-offs (for the bad-debt ratio); how many write-offs are undated.
+
+    An invoice with settlement rows (payments, credit notes, write-offs naming it, as the simulator writes
+    them) is settled by exactly those rows, each on its own date by the size of its amount (the simulator writes
+    minus what a row settles; exports write payments with either sign). Any other invoice is
+    settled from its own columns: a dated credit note by credit_note_amount, a dated write-off by
+    written_off_amount (all that is left when blank), and what remains on paid_date. A row marked
+    written_off without a written_off_date is written off on its paid_date (exports without a write-off
+    date); without either it stays open and is counted as undated.
+    """
     dated = invoices[invoices["invoice_date"].notna()].reset_index(drop=True)
     ids = pd.Series(np.arange(len(dated)))
     invoice_day = (dated["invoice_date"] - epoch).dt.days
     due_day = (dated["due_date"] - epoch).dt.days
+    amount = dated["amount"].astype(float)
     frame = pd.DataFrame({"invoice_id": ids, "customer_id": dated["customer_id"].astype(str), "invoice_day": invoice_day,
-                          "due_day": due_day, "amount": dated["amount"].astype(float)})
+                          "due_day": due_day, "amount": amount})
+    # invoices settled by their own settlement rows
+    position = pd.Index(dated["invoice_id"]).get_indexer(settlements["invoice_id"]) if len(settlements) else np.zeros(0, dtype=np.intp)
+    has_rows = np.zeros(len(dated), dtype=bool)
+    has_rows[position[position >= 0]] = True
+    when = settlements["paid_date"].fillna(settlements["credit_note_date"]).fillna(settlements["written_off_date"])
+    usable = (position >= 0) & when.notna().to_numpy()
+    from_rows = pd.DataFrame({"invoice_id": position[usable], "day": (when[usable] - epoch).dt.days.to_numpy(),
+                              "amount": settlements["amount"].astype(float).abs().to_numpy()[usable]})
+    is_write_off = (settlements["item_type"].astype("string").str.strip().str.lower() == "write-off").to_numpy() & usable
+    row_write_offs = pd.DataFrame({"day": (when[is_write_off] - epoch).dt.days.to_numpy(),
+                                   "amount": settlements["amount"].astype(float).abs().to_numpy()[is_write_off]})
+    # invoices settled from their own columns
+    own = ~has_rows
+    credit_on = dated["credit_note_date"].notna() & own
+    credited = dated["credit_note_amount"].fillna(0.0).where(credit_on, 0.0).clip(upper=amount)
     written = dated["written_off"].fillna(False).astype(bool)
-    settled = dated["paid_date"].notna()
-    settle_day = (dated["paid_date"] - epoch).dt.days
-    settlements = pd.DataFrame({"invoice_id": ids[settled], "day": settle_day[settled], "amount": frame["amount"][settled]})
-    write_offs = pd.DataFrame({"day": settle_day[settled & written], "amount": frame["amount"][settled & written]})
-    undated_unbooked = invoices["invoice_date"].isna() & invoices["written_off"].fillna(False).astype(bool) & invoices["paid_date"].isna()
-    undated = int((written & ~settled).sum()) + int(undated_unbooked.sum())
-    return Movements(invoices=frame, settlements=settlements.reset_index(drop=True)), write_offs, undated
+    off_on = (dated["written_off_date"].notna() & own).to_numpy()
+    written_amount = dated["written_off_amount"].fillna(amount - credited).where(off_on, 0.0).clip(upper=amount - credited)
+    paid_on = (dated["paid_date"].notna() & own).to_numpy()
+    rest = (amount - credited - written_amount).to_numpy()
+    write_on_paid = paid_on & written.to_numpy() & ~off_on  # an export's write-off dated by its paid_date
+    parts = [
+        from_rows,
+        pd.DataFrame({"invoice_id": ids[credit_on], "day": (dated["credit_note_date"][credit_on] - epoch).dt.days, "amount": credited[credit_on]}),
+        pd.DataFrame({"invoice_id": ids[off_on], "day": (dated["written_off_date"][off_on] - epoch).dt.days, "amount": written_amount[off_on]}),
+        pd.DataFrame({"invoice_id": ids[paid_on], "day": (dated["paid_date"][paid_on] - epoch).dt.days, "amount": rest[paid_on]}),
+    ]
+    settled = pd.concat([part for part in parts if len(part)], ignore_index=True) if any(len(part) for part in parts) else from_rows
+    settled = settled[settled["amount"] != 0].reset_index(drop=True)
+    write_offs = pd.concat([
+        row_write_offs,
+        pd.DataFrame({"day": (dated["written_off_date"][off_on] - epoch).dt.days.to_numpy(), "amount": written_amount[off_on].to_numpy()}),
+        pd.DataFrame({"day": (dated["paid_date"][write_on_paid] - epoch).dt.days.to_numpy(), "amount": rest[write_on_paid]}),
+    ], ignore_index=True)
+    everywhere = invoices["written_off"].fillna(False).astype(bool)
+    undated_rows = everywhere & invoices["paid_date"].isna() & invoices["written_off_date"].isna()
+    undated_rows &= ~invoices["invoice_id"].isin(settlements["invoice_id"]) if len(settlements) else True
+    return Movements(invoices=frame, settlements=settled), write_offs, int(undated_rows.sum())
 
 
 def _balance_kpis(movements: Movements, *, start: int, end: int, end_ts: pd.Timestamp, epoch: pd.Timestamp, period: str | int) -> dict[str, Any]:

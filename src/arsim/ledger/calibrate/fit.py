@@ -55,13 +55,13 @@ from arsim.errors import InputError
 from arsim.ledger.calibrate.moments import (
     SMM_ITERATIONS,
     SMM_MAX_INVOICES,
-    TAIL_DAYS,
     WARMUP_DAYS,
     mean_monthly_dso,
     moment_targets,
     replications_for,
     simulated_invoices,
     simulated_moments,
+    tail_days,
 )
 from arsim.measure.lateness import paid_invoices, payment_statistics
 from arsim.scenario.schema import Scenario, TaskMinutes, Team, validate_scenario
@@ -130,7 +130,7 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     dispute_rates = _dispute_rates(paid) if has_disputes else {"paper": 0.0, "electronic": 0.0}
     write_off_days = float(max(int((paid["paid_date"] - paid["due_date"]).dt.days.max()) + 30, 180))
     start_date = (window_start - pd.Timedelta(days=WARMUP_DAYS)).date()
-    horizon = int((window_end - window_start).days + 1 + terms + TAIL_DAYS)
+    horizon = int((window_end - window_start).days + 1 + terms + tail_days(paid))
     data = {
         "name": name,
         "description": f"Fitted by arsim calibrate to {len(paid):,} paid invoices of {paid['customer_id'].nunique():,} customers.",
