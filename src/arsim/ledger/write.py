@@ -34,8 +34,9 @@ def ledger_from_frames(frames: dict[str, pd.DataFrame], scenario: Scenario, *, s
     - one ``Invoice`` row per invoice, in issue order: customer_id, invoice_id, invoice_date, due_date, amount;
       how it closed: paid_date (the payment that settled it; blank when no payment did), paid_amount (cash
       received against it in total, penalties not included), discount (early-payment discount taken),
-      short_paid (what a short payment left unpaid: the customer's deduction), credit_note_date and
-      credit_note_amount (the last credit note's date, all credit notes' total), written_off_date and
+      short_paid (what a short payment left unpaid: the customer's deduction, or a discount it took after the
+      window), credit_note_date and credit_note_amount (the last credit note's date, all credit notes' total:
+      corrections and concessions), written_off_date and
       written_off_amount (bad debt), open_amount (still open when the simulation ended; 0 when closed);
       and disputed, written_off (bad debt), segment, channel.
     - one row per money movement, after the invoices, in date order: ``Payment`` (paid_date, paid_amount,
@@ -141,7 +142,8 @@ def _movements(frames: dict[str, pd.DataFrame], position: pd.Index, amount_cents
     row = position.get_indexer(np.concatenate([pay["invoice_id"].to_numpy(), off["invoice_id"].to_numpy()]))
     if (row < 0).any():
         raise ValueError("a payment or write-off names an invoice that was never issued")
-    kind = np.concatenate([np.zeros(len(pay), dtype=np.int64), np.where(off["kind"].astype(str).to_numpy() == "credit_note", 1, 2)])
+    # Credit notes, whether they correct a wrong invoice or concede on a correct one, are credit notes in a ledger.
+    kind = np.concatenate([np.zeros(len(pay), dtype=np.int64), np.where(off["kind"].astype(str).to_numpy() == "bad_debt", 2, 1)])
     day = np.concatenate([pay["day"].to_numpy(dtype=np.int64), off["day"].to_numpy(dtype=np.int64)])
     closes = np.concatenate([pay["closes"].to_numpy(dtype=bool), kind[len(pay):] == 2])
     # running totals per invoice, in the order the movements happened: by day, and within a day the movement
@@ -164,7 +166,7 @@ def _movements(frames: dict[str, pd.DataFrame], position: pd.Index, amount_cents
     discount_cents = np.zeros(len(row), dtype=np.int64)
     discount_cents[: len(pay)] = np.rint(pay["discount"].to_numpy(dtype=float) * 100.0).astype(np.int64)
     short_cents = np.zeros(len(row), dtype=np.int64)
-    short = pay["kind"].astype(str).to_numpy() == "short"
+    short = np.isin(pay["kind"].astype(str).to_numpy(), ("short", "unearned_discount"))  # both leave a deduction unpaid
     short_cents[: len(pay)][short] = amount_cents[row[: len(pay)][short]] - cents[: len(pay)][short]
     return {"row": row, "kind": kind, "day": day, "closes": closes, "cents": cents,
             "cash_cents": cents - discount_cents, "discount_cents": discount_cents, "short_cents": short_cents}

@@ -217,8 +217,8 @@ class Work(NamedTuple):
 
 
 RECORD_TYPES: tuple[type, ...] = (
-    InvoiceIssued, OrderRefused, OrderHeld, CustomerLost, PenaltySettled, AgencyRecovery, Payment, WriteOff, Contact, ContactSkipped, ContactDeferred, QueryRaised, QueryAnswered,
-    DisputeOpened, DisputeResolved, PromiseMade, PlanAgreed, TaskCreated, TaskDone, Work,
+    InvoiceIssued, OrderRefused, OrderHeld, CustomerLost, PenaltySettled, AgencyRecovery, Payment, WriteOff, Contact,
+    ContactSkipped, ContactDeferred, QueryRaised, QueryAnswered, DisputeOpened, DisputeResolved, PromiseMade, PlanAgreed, TaskCreated, TaskDone, Work,
 )
 
 
