@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from arsim.analysis.compare import compare
@@ -146,9 +147,9 @@ def test_a_written_off_customer_is_blocked_and_the_agency_recovers_a_share():
                                  "behaviour": {"late_share_normal": 1.0, "strained_share": 0.0, "customer_lateness_sigma": 0,
                                                "customer_lateness_days_effect": 0, "weekly_run_share": 0,
                                                "days_late_normal": {"dist": "lognormal", "median": 200, "sigma": 0}}}]},
-        policy={"write_off_days_past_due": 20,
-                "agency": {"recovery_probability_solvent": 1.0, "recovered_share": {"dist": "uniform", "low": 0.5, "high": 0.5},
-                           "recovery_days": {"dist": "fixed", "value": 10}, "commission_share": 0.2}},
+        policy={"write_off_days_past_due": 20},
+        agency={"recovery_probability_solvent": 1.0, "recovered_share": {"dist": "uniform", "low": 0.5, "high": 0.5},
+                "recovery_days": {"dist": "fixed", "value": 10}, "commission_share": 0.2},
         run={"horizon_days": 120},
     )
     frames = simulate(scenario).frames
@@ -250,3 +251,24 @@ def test_switching_dunning_off_costs_dso_in_the_documented_range():
     result = compare(base, {"off": base.with_overrides({"policy.dunning.enabled": False})}, save=False)
     dso = _diff(result, "off", "dso")
     assert dso["significant"] and 1.0 <= dso["diff"] <= 6.0, dso.to_dict()
+
+
+def test_a_long_write_off_age_cannot_hide_a_default():
+    # A default comes to light insolvency_notice_days later and all the failed customer owes is bad debt then, so
+    # a write-off age longer than the run leaves no failed customer's invoice open and bad debt where it was.
+    from arsim.sim.behaviour import draw_book
+    base = _risky_world(run={"replications": 1})
+    never = base.with_overrides({"policy.write_off_days_past_due": 100000})
+    frames = simulate(never).frames
+    notice = never.portfolio.segments[0].risk.insolvency_notice_days
+    default_day = draw_book(never, replication=0, response_slots=[]).customers.default_day
+    issued = frames["invoice_issued"]
+    settled = pd.concat([frames["payment"].assign(amount=frames["payment"]["collected"] + frames["payment"]["discount"])[["invoice_id", "amount"]],
+                         frames["write_off"][["invoice_id", "amount"]]]).groupby("invoice_id")["amount"].sum()
+    open_amount = issued.set_index("invoice_id")["amount"] - settled.reindex(issued["invoice_id"]).fillna(0).to_numpy()
+    failed_known = default_day[issued["customer_id"].to_numpy()] + notice < never.run.warmup_days + never.run.horizon_days
+    assert failed_known.sum() > 50
+    assert (open_amount.to_numpy()[failed_known] < 1e-6).all()
+    assert simulate(base).frames["write_off"].query("kind == 'bad_debt'")["amount"].sum() > 0
+    written = frames["write_off"].query("kind == 'bad_debt'")
+    assert len(written) > 0 and np.isfinite(default_day[written["customer_id"].to_numpy()]).all()  # only failed customers'

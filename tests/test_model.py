@@ -84,7 +84,10 @@ def test_a_discount_taker_pays_inside_the_window():
 
 
 def test_an_uncontested_penalty_is_income_when_paid():
-    scenario = one_invoice_world(policy={"penalty": {"interest_percent_per_month": 1.5, "fee": 40, "collect_share": 1.0, "contest_probability": 0.0}})
+    scenario = one_invoice_world(policy={"penalty": {"interest_percent_per_month": 1.5, "fee": 40}})
+    data = scenario.model_dump(mode="json")
+    data["portfolio"]["segments"][0]["relationship"].update(penalty_collect_share=1.0, penalty_contest_probability=0.0)
+    scenario = validate_scenario(data, source="test")
     frames = simulate(scenario).frames
     payment = frames["payment"].iloc[0]
     days_late = payment["day"] - 30
@@ -97,7 +100,10 @@ def test_an_uncontested_penalty_is_income_when_paid():
 
 
 def test_a_contested_penalty_takes_a_collector_and_may_be_waived():
-    scenario = one_invoice_world(policy={"penalty": {"fee": 40, "contest_probability": 1.0, "waive_probability": 1.0}})
+    scenario = one_invoice_world(policy={"penalty": {"fee": 40, "waive_probability": 1.0}})
+    data = scenario.model_dump(mode="json")
+    data["portfolio"]["segments"][0]["relationship"].update(penalty_contest_probability=1.0)
+    scenario = validate_scenario(data, source="test")
     frames = simulate(scenario).frames
     assert frames["payment"]["penalty_income"].sum() == 0  # nothing collected with the payment
     assert list(frames["penalty_settled"]["outcome"]) == ["waived"]
@@ -142,6 +148,7 @@ def worlds(draw):
                 "pay_to_release_probability": draw(st.floats(0, 1)),
                 "leave_probability_per_lost_order": draw(st.sampled_from([0.0, 0.5])),
                 "leave_probability_per_penalty": draw(st.sampled_from([0.0, 0.2])),
+                "penalty_contest_probability": draw(st.sampled_from([0.0, 0.3, 0.9])),
             },
             "risk": {"distress_days": draw(st.sampled_from([0, 120])), "classes": draw(st.sampled_from([
                 [{"share": 1.0}], [{"share": 0.7}, {"share": 0.3, "hazard_multiplier": 4.0, "lateness_shift": 1.0}]]))},
@@ -161,8 +168,8 @@ def worlds(draw):
         "policy": {
             "discount": {"percent": draw(st.sampled_from([0, 1, 2.5])), "days": 10, "unearned": draw(st.sampled_from(["accept", "chase"]))},
             "penalty": {"interest_percent_per_month": draw(st.sampled_from([0, 2])), "fee": draw(st.sampled_from([0, 25])),
-                        "contest_probability": draw(st.sampled_from([0.0, 0.3, 0.9]))},
-            "agency": {"enabled": draw(st.booleans()), "recovery_probability_insolvent": draw(st.sampled_from([0.0, 0.5]))},
+                        "waive_probability": draw(st.sampled_from([0.0, 0.6]))},
+            "agency": {"enabled": draw(st.booleans())},
             "dunning": {"min_days_between_contacts": draw(st.sampled_from([0, 3, 14])), "enabled": draw(st.booleans())},
             "worklist_rule": draw(st.sampled_from(["task_type", "fifo", "amount_at_risk", "days_past_due"])),
             "write_off_days_past_due": draw(st.sampled_from([20, 45.5, 180])),
@@ -170,6 +177,7 @@ def worlds(draw):
             "credit": {"limit_months_of_sales": draw(st.sampled_from([None, 1.0, 6.0])), "hold_days_past_due": draw(st.sampled_from([None, 30])),
                        "review_over_limit": draw(st.booleans()), "hold_min_amount": draw(st.sampled_from([0.0, 500.0]))},
         },
+        "agency": {"recovery_probability_insolvent": draw(st.sampled_from([0.0, 0.5]))},
         "run": {"horizon_days": draw(st.integers(30, 200)), "warmup_days": draw(st.integers(0, 60)), "seed": draw(st.integers(0, 10**6))},
     }
     if data["team"]["hours_per_day"] == 24.0:
@@ -235,6 +243,10 @@ def test_no_payment_precedes_its_invoice_and_none_on_closed_days(scenario):
     assert weekday.isin(scenario.calendar.business_weekdays).all()
     # Each invoice is settled at most once in full.
     assert not payments.loc[payments["closes"], "invoice_id"].duplicated().any()
+    # A customer that has failed pays nothing more.
+    from arsim.sim.behaviour import draw_book
+    default_day = draw_book(scenario, replication=0, response_slots=[]).customers.default_day
+    assert (payments["day"].to_numpy() < default_day[payments["customer_id"].to_numpy()]).all()
 
 
 @PROPERTY_SETTINGS

@@ -251,7 +251,7 @@ class _Prepared:
     movements: Movements
     closing: pd.DataFrame  # payments that settle an invoice, with the invoice's due day
     discounted: np.ndarray  # for each issued invoice (row), whether it has taken a discount
-    erroneous: np.ndarray  # for each issued invoice (row), whether it was wrong
+    erroneous_ids: np.ndarray  # ids of the issued invoices that were wrong
     issued_amount: pd.Series  # invoice amount by invoice_id
     unearned_invoices: np.ndarray  # invoice ids with an unearned discount deducted
     answered: pd.DataFrame  # answered queries with the time raised
@@ -297,7 +297,7 @@ def _prepare(frames: dict[str, pd.DataFrame]) -> _Prepared:
                 resolved=_Rows(resolved, "time"))
     return _Prepared(
         frames=frames, movements=_Balances(movements.invoices, movements.settlements), closing=closing,
-        discounted=discounted.to_numpy(), erroneous=issued["error"].to_numpy(dtype=bool),
+        discounted=discounted.to_numpy(), erroneous_ids=issued.loc[issued["error"].to_numpy(dtype=bool), "invoice_id"].to_numpy(),
         issued_amount=issued.set_index("invoice_id")["amount"],
         unearned_invoices=pay.loc[pay["kind"] == "unearned_discount", "invoice_id"].unique(),
         answered=answered, queries=queries, resolved=resolved, promises=promises, rows=rows,
@@ -363,7 +363,9 @@ def _period_kpis(prepared: _Prepared, scenario: Scenario, *, start: int, end: in
     agency_recovered, agency_commission = float(recoveries["recovered"].sum()), float(recoveries["commission"].sum())
     invoices_in = rows["invoice_issued"].positions(start, end)
     invoice_count = len(prepared.discounted[invoices_in])
-    error_cost = scenario.invoicing.error_rework_cost * float(prepared.erroneous[invoices_in].sum())
+    # Rework: a wrong invoice found out (disputed) is investigated and reissued; one nobody noticed costs nothing.
+    disputed_in = rows["dispute_opened"].within(start, end)["invoice_id"]
+    error_cost = scenario.invoicing.error_rework_cost * float(np.isin(disputed_in.unique(), prepared.erroneous_ids).sum())
     unearned = pay[pay["kind"] == "unearned_discount"]
     unearned_taken = float((prepared.issued_amount.reindex(unearned["invoice_id"]).to_numpy() - unearned["collected"].to_numpy()).sum())
     unearned_recovered = float(pay.loc[(pay["kind"] == "remainder") & pay["invoice_id"].isin(prepared.unearned_invoices), "collected"].sum())

@@ -297,6 +297,8 @@ class CreditRisk(_Frozen):
         8.0, ge=1.0, description="Default hazard while cash-strained, relative to the normal state (1: unrelated; assumption).")
     lateness_hazard_effect: NonNegative = Field(
         0.5, description="Log default hazard per standard deviation of the customer's latent lateness (0: unrelated; assumption).")
+    insolvency_notice_days: NonNegative = Field(
+        30.0, description="Days from a customer's default until the seller learns of it and writes off all it owes (assumption).")
     distress_days: NonNegative = Field(
         120.0,
         description="Before it defaults, a customer is cash-strained for this many days, so it pays later and later (0: no run-up; assumption).",
@@ -322,6 +324,15 @@ class Relationship(_Frozen):
         0.7, description="Chance a customer whose order is held pays what holds it in its next payment run, to get the goods (assumption).")
     leave_probability_per_held_order: Probability = Field(0.005, description="Chance a customer leaves when one of its orders is held.")
     leave_probability_per_lost_order: Probability = Field(0.05, description="Chance a customer leaves when a held order is lost.")
+    penalty_collect_share: Probability = Field(
+        0.5, description="Chance a penalty the customer does not contest, or loses, is paid; unpaid penalties are not income (assumption).")
+    penalty_contest_probability: Probability = Field(
+        0.3, description="Chance a penalty of 1% of its invoice is contested (a query a collector must answer); k% is contested with "
+        "chance 1-(1-this)^k (Intrum EPR 2020; assumption).")
+    leave_probability_when_upheld: Probability = Field(
+        0.1, description="Chance a customer leaves when its contested penalty is upheld, not waived (assumption).")
+    leave_probability_per_chase: Probability = Field(
+        0.02, description="Chance a customer leaves when an unearned discount it took is chased (assumption).")
     leave_probability_per_penalty: Probability = Field(
         0.005, description="Chance a customer leaves when charged a penalty of 1% of the invoice; k% gives 1-(1-this)^k.")
 
@@ -391,7 +402,7 @@ class Invoicing(_Frozen):
     error_dispute_probability: Probability = Field(
         0.8, description="Chance an erroneous invoice is disputed when the customer processes it for payment (assumption).")
     error_rework_cost: NonNegative = Field(
-        30.0, description="Cost of investigating and reissuing one erroneous invoice (currency; assumption).")
+        30.0, description="Cost of investigating and reissuing an erroneous invoice once it is disputed (currency; assumption).")
     error_dispute_multiplier: NonNegative = Field(3.0, description="Multiplier on a contact's dispute probability when the invoice is wrong.")
 
 
@@ -596,11 +607,8 @@ class Penalty(_Frozen):
 
     interest_percent_per_month: NonNegative = Field(0.0, description="Interest charged per month past due, percent.")
     fee: NonNegative = Field(0.0, description="Fixed fee per late invoice.")
-    collect_share: Probability = Field(0.5, description="Chance an uncontested penalty is paid; unpaid penalties are not income (assumption).")
-    contest_probability: Probability = Field(
-        0.3, description="Chance a penalty of 1% of its invoice is contested (a query a collector must answer); a penalty of k% is "
-        "contested with chance 1-(1-this)^k (Intrum EPR 2020; assumption).")
-    waive_probability: Probability = Field(0.6, description="Chance a contested penalty is waived after the query (assumption).")
+    waive_probability: Probability = Field(
+        0.6, description="Chance the seller waives a contested penalty after the query; one upheld may drive the customer away.")
 
 
 class PaymentPlan(_Frozen):
@@ -613,10 +621,17 @@ class PaymentPlan(_Frozen):
     interval_days: Positive = Field(30.0, description="Days between instalments.")
 
 
-class Agency(_Frozen):
-    """A collection agency that takes written-off debts and recovers a share after a delay, for a commission."""
+class AgencyPolicy(_Frozen):
+    """Whether written-off debts go to a collection agency (what the agency achieves is in the scenario's `agency`)."""
 
-    enabled: bool = Field(True, description="Hand written-off debts to an agency.")
+    enabled: bool = Field(True, description="Hand written-off debts to a collection agency.")
+
+
+class Agency(_Frozen):
+    """What a collection agency achieves with the debts handed to it: a share recovered after a delay, for a
+    commission. The market sets these, not the seller's policy (assumptions; contingency fees of a quarter to a
+    third of what is recovered are common)."""
+
     recovery_probability_solvent: Probability = Field(
         0.6, description="Chance the agency recovers a debt from a customer that has not defaulted (assumption).")
     recovery_probability_insolvent: Probability = Field(
@@ -642,7 +657,7 @@ class Policy(_Frozen):
     )
     write_off_days_past_due: Positive = Field(
         180.0, description="Unpaid invoices are written off this many days past due; the customer is then blocked for new orders.")
-    agency: Agency = Field(default_factory=lambda: Agency(), description="Collection agency that works written-off debts.")
+    agency: AgencyPolicy = Field(default_factory=lambda: AgencyPolicy(), description="Collection agency for written-off debts.")
     payment_plan: PaymentPlan = Field(default_factory=PaymentPlan, description="Instalment plans.")
 
 
@@ -672,6 +687,7 @@ class Scenario(_Frozen):
     disputes: Disputes = Field(default_factory=Disputes, description="How disputes and deductions end.")
     team: Team = Field(default_factory=Team, description="Collections team.")
     money: Money = Field(default_factory=Money, description="Money parameters.")
+    agency: Agency = Field(default_factory=lambda: Agency(), description="What a collection agency achieves with written-off debts.")
     policy: Policy = Field(default_factory=Policy, description="Collections policy.")
     run: Run = Field(default_factory=Run, description="Run settings.")
 

@@ -54,9 +54,9 @@ SLOT_ERROR_DISPUTE, SLOT_DEDUCTION = 0, 1
 # Columns of the per-order relationship draws (Orders.relationship: uniform in [0, 1)); append only, never reorder.
 (
     U_PATIENCE, U_LEAVE_HELD, U_LEAVE_LOST, U_LEAVE_PENALTY, U_CONTEST, U_WAIVE, U_PENALTY_PAID, U_CONTEST_MINUTES,
-    U_RECOVERY, U_RECOVERED_SHARE, U_RECOVERY_DAYS, U_UNEARNED, U_PAY_TO_RELEASE,
-) = range(13)
-RELATIONSHIP_COLUMNS = 13
+    U_RECOVERY, U_RECOVERED_SHARE, U_RECOVERY_DAYS, U_UNEARNED, U_PAY_TO_RELEASE, U_LEAVE_CHASE, U_LEAVE_UPHELD,
+) = range(15)
+RELATIONSHIP_COLUMNS = 15
 FIRST_STEP_SLOT = 2
 REPEATS_PER_STEP = int(MAX_CONTACT_VOLUME)
 
@@ -127,6 +127,7 @@ class Customers:
     discount_minded: np.ndarray  # bool: considers discounts at all (may deduct one after the window)
     payables_days: np.ndarray  # days its payables process needs from receiving an invoice to paying it
     risk_class: np.ndarray  # int: index into the segment's credit risk classes
+    statement: np.ndarray  # bool: on statement terms (invoices fall due at a month end)
     penalty_backfire: np.ndarray  # bool: treats a late fee as a price
     refused: np.ndarray  # bool: refused by the credit approval rule
 
@@ -256,7 +257,7 @@ def _regular_orders(owner, time, *, regular, segment, order_rate, total_days):
     return np.concatenate(owners), np.concatenate(times)
 
 
-def _month_end_day(days: np.ndarray, *, start_date) -> np.ndarray:
+def month_end_day(days: np.ndarray, *, start_date) -> np.ndarray:
     """Day number of the last calendar day of the month that contains each day."""
     epoch = np.datetime64(start_date, "D")
     months = (epoch + days.astype("timedelta64[D]")).astype("datetime64[M]")
@@ -349,7 +350,7 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
         segment=segment, order_rate_per_day=order_rate, typical_amount=typical_amount, expected_monthly_sales=expected_monthly_sales,
         average_invoice_amount=average_invoice_amount, latent_lateness=latent, default_day=default_day, run_weekday=run_weekday, electronic=electronic,
         discount_taker=discount_taker, discount_minded=sensitive, payables_days=payables_days, risk_class=risk_class,
-        penalty_backfire=backfire, refused=refused,
+        statement=np.zeros(n_customers, dtype=bool), penalty_backfire=backfire, refused=refused,
     )
 
     # --- orders: a Poisson process per customer, dated on business days, none after the customer defaults
@@ -376,7 +377,8 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     statement = np.zeros(n_customers, dtype=bool)
     if statement_share.any():
         statement = substream(seed, replication, "customers", 1).random(n_customers) < statement_share
-        due_day = np.where(statement[owner], _month_end_day(due_day, start_date=scenario.calendar.start_date), due_day)
+        due_day = np.where(statement[owner], month_end_day(due_day, start_date=scenario.calendar.start_date), due_day)
+        customers.statement[:] = statement
 
     # --- invoicing: delivery, errors, disputes caused by errors
     rng_inv = stream(seed, replication, "invoicing")

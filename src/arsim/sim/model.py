@@ -49,9 +49,11 @@ from arsim.sim.behaviour import (
     SLOT_ERROR_DISPUTE,
     U_CONTEST,
     U_CONTEST_MINUTES,
+    U_LEAVE_CHASE,
     U_LEAVE_HELD,
     U_LEAVE_LOST,
     U_LEAVE_PENALTY,
+    U_LEAVE_UPHELD,
     U_PATIENCE,
     U_PAY_TO_RELEASE,
     U_PENALTY_PAID,
@@ -63,6 +65,7 @@ from arsim.sim.behaviour import (
     Book,
     contact_slot,
     draw_book,
+    month_end_day,
     quantile_function,
     trigger_delay,
     uplift_exposure,
@@ -116,7 +119,7 @@ class _Invoice:
         "index", "customer", "segment", "amount", "open_amount", "due_day", "decision_day",
         "release_day", "pay_day", "holds", "dispute_open", "closed", "next_step", "next_step_day", "contacts",
         "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid", "waiting", "call_pending",
-        "day", "error_pending",
+        "day", "error_pending", "penalised",
     )
 
 
@@ -213,10 +216,21 @@ class _Model:
         self.pay_to_release = [r.pay_to_release_probability for r in relationships]
         self.leave_lost = [r.leave_probability_per_lost_order for r in relationships]
         self.leave_penalty = [r.leave_probability_per_penalty for r in relationships]
+        self.penalty_collect = [r.penalty_collect_share for r in relationships]
+        self.penalty_contest = [r.penalty_contest_probability for r in relationships]
+        self.leave_upheld = [r.leave_probability_when_upheld for r in relationships]
+        self.leave_chase = [r.leave_probability_per_chase for r in relationships]
         self.unearned_share = [s.behaviour.unearned_discount_probability for s in segments]
-        self.agency = policy.agency
-        self.recovered_share = quantile_function(policy.agency.recovered_share)
-        self.recovery_days = quantile_function(policy.agency.recovery_days)
+        self.terms_days = [s.terms_days for s in segments]
+        self.statement = customers.statement.tolist()
+        self.agency_enabled = policy.agency.enabled
+        self.agency = scenario.agency
+        self.recovered_share = quantile_function(scenario.agency.recovered_share)
+        self.recovery_days = quantile_function(scenario.agency.recovery_days)
+        # A default comes to light insolvency_notice_days later: all the failed customer owes is written off then,
+        # whatever the write-off age of the policy (which therefore governs only debts of customers in business).
+        notice = [s.risk.insolvency_notice_days for s in segments]
+        self.insolvencies = [(day + notice[self.cust_segment[c]], c) for c, day in enumerate(self.default_day) if day < INF]
         self.write_off_days = policy.write_off_days_past_due
         self.pause_while_open = policy.dunning.pause_while_open
         self.offers_discount = policy.discount.percent > 0
@@ -283,7 +297,8 @@ class _Model:
             takes = orders.takes_discount & (pay_by >= ready - TIME_EPS) & (pay_by < customers.default_day[orders.customer])
             decision = np.where(takes, np.minimum(decision, pay_by), decision)
         self.first_decision = decision.tolist()
-        self.first_pay_day = run_day(decision).tolist()
+        pay_day = run_day(decision)
+        self.first_pay_day = np.where(pay_day >= customers.default_day[orders.customer], INF, pay_day).tolist()  # failed first
         # An erroneous invoice is disputed when the customer processes it for payment: a day before it means to pay.
         self.error_found_day = np.where(
             orders.error_disputed & np.isfinite(decision), np.maximum(orders.received_day, decision - 1.0), INF).tolist()
@@ -310,6 +325,8 @@ class _Model:
     def run(self) -> SimulationResult:
         """Run the events to the end of the horizon and return the tables (call once; see simulate)."""
         self.agenda.start()
+        for day, customer in self.insolvencies:
+            self.at(day, self._insolvency, customer)
         self.env.run(until=self.total_days)
         frames = self.recorder.frames()
         frames[rec.table_name(rec.InvoiceIssued)] = self._issued_table()
@@ -420,7 +437,7 @@ class _Model:
         for inv in invoices:
             if inv.due_day >= today:
                 break
-            if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=minimum):
+            if counts_for_hold(open_amount=inv.open_amount, under_query_or_dispute=inv.holds > 0, min_amount=0.0):
                 return "credit_limit"
         return None
 
@@ -505,6 +522,7 @@ class _Model:
         inv.deduction_share = self.order_deduction[index]
         inv.on_plan = False
         inv.discount_paid = False
+        inv.penalised = False
         inv.waiting = None
         inv.call_pending = False
         inv.next_step = self.first_step[index]
@@ -530,7 +548,10 @@ class _Model:
         date (due date, the customer's intended payment, the discount window, the dunning steps); returns the day
         an error would be found. Mirrors _plan_first_days for one invoice."""
         customer = inv.customer
-        inv.due_day = due = self.order_due[index] + shift
+        due = inv.day + self.terms_days[inv.segment]
+        if self.statement[customer]:  # statement terms: due at the end of the month, as for every invoice of the customer
+            due = int(month_end_day(np.array([due]), start_date=self.scenario.calendar.start_date)[0])
+        inv.due_day = due
         self.late_issue[index] = (inv.day, due)
         orders = self.book.orders
         decision = float(orders.decision_day[index]) + shift
@@ -547,7 +568,7 @@ class _Model:
             if pay_by >= ready - TIME_EPS and pay_by < self.default_day[customer]:
                 decision = min(decision, pay_by)
         inv.decision_day = decision
-        inv.pay_day = self._run_day(customer, decision)
+        inv.pay_day = self._payment_day(customer, decision)
         plan = self.cadences[inv.segment]
         if inv.next_step < len(plan):
             raw = due + plan[inv.next_step].day
@@ -647,11 +668,24 @@ class _Model:
             self._plan_wake(inv)
         return len(due)
 
+    def _payment_day(self, customer: int, t: float) -> float:
+        """The payment run in which a customer pays what it decided to pay at time t; never, once it has failed."""
+        day = self._run_day(customer, t)
+        return INF if day >= self.default_day[customer] else day
+
+    def _insolvency(self, customer: int) -> None:
+        """The seller learns that a customer has failed: everything it still owes is bad debt."""
+        now = self.env.now
+        self.gone[customer] = self.gone[customer] or "defaulted"
+        for inv in list(self.open_invoices[customer].values()):
+            if not inv.closed:
+                self._close(inv, now, write_off="bad_debt")
+
     def _set_decision(self, inv: _Invoice, day: float) -> None:
         """The customer now means to pay by ``day`` (if earlier than planned and before any default)."""
         if day < inv.decision_day and day < self.default_day[inv.customer]:
             inv.decision_day = day
-            inv.pay_day = self._run_day(inv.customer, max(day, inv.release_day))
+            inv.pay_day = self._payment_day(inv.customer, max(day, inv.release_day))
             if inv.error_pending:  # processing it for payment sooner, the customer finds the error sooner
                 self.at(max(self.env.now, day - 1.0), self._error_found, inv)
 
@@ -677,14 +711,17 @@ class _Model:
                 inv.discount_paid = True
         days_late = day - inv.due_day
         penalty = 0.0
-        if days_late > 0 and self.charges_penalty:
-            penalty = self._charge_penalty(inv, now, penalty_charge(policy.penalty, amount=settled, days_late=days_late), settled)
+        if days_late > 0 and self.charges_penalty and not inv.penalised:  # one penalty per invoice, on its first late payment
+            inv.penalised = True
+            penalty = self._charge_penalty(inv, now, penalty_charge(policy.penalty, amount=settled, days_late=days_late))
         if unearned > 0:
             self.payments.append((day, inv.customer, inv.index, settled - unearned, 0.0, penalty, False, "unearned_discount"))  # rec.Payment
             self._reduce(inv, settled - unearned)
             if policy.discount.unearned == "accept":
                 self._close(inv, now, write_off="concession")
             else:
+                if self.relationship[inv.index, U_LEAVE_CHASE] < self.leave_chase[inv.segment]:
+                    self._customer_leaves(inv.customer, day, "chased")  # chasing a small deduction can cost the customer
                 self._open_dispute(inv, now, "unearned_discount", SLOT_DEDUCTION)
                 self._plan_wake(inv)
             return
@@ -703,7 +740,7 @@ class _Model:
         else:
             self._finish(inv)  # settles the whole open amount
 
-    def _charge_penalty(self, inv: _Invoice, now: float, charged: float, amount: float) -> float:
+    def _charge_penalty(self, inv: _Invoice, now: float, charged: float) -> float:
         """A late payment is charged a penalty: returns what is collected with the payment.
 
         Only a collected penalty is income. A share is contested: a query for a collector, which ends with the
@@ -711,27 +748,34 @@ class _Model:
         what makes the customer leave (Intrum European Payment Report 2020).
         """
         row = self.relationship[inv.index].tolist()
-        penalty = self.policy.penalty
-        if row[U_LEAVE_PENALTY] < penalty_reaction_probability(self.leave_penalty[inv.segment], charged=charged, amount=amount):
+        segment, amount = inv.segment, inv.amount  # the customer weighs the penalty against its invoice
+        if row[U_LEAVE_PENALTY] < penalty_reaction_probability(self.leave_penalty[segment], charged=charged, amount=amount):
             self._customer_leaves(inv.customer, int(round(now)), "penalty")
-        if row[U_CONTEST] < penalty_reaction_probability(penalty.contest_probability, charged=charged, amount=amount):
+        if row[U_CONTEST] < penalty_reaction_probability(self.penalty_contest[segment], charged=charged, amount=amount):
             self.query_ids += 1
             subject = _PenaltyQuery(inv, charged)
             self.queries_raised.append(rec.QueryRaised(now, self.query_ids, inv.customer, inv.index))
             minutes = self.query_minutes(row[U_CONTEST_MINUTES])
-            self._task("query", subject, now, minutes, self._penalty_answered, (self.query_ids, charged, row[U_WAIVE] < penalty.waive_probability))
+            self._task("query", subject, now, minutes, self._penalty_answered, (self.query_ids, charged, row))
             return 0.0
-        collected = charged if row[U_PENALTY_PAID] < penalty.collect_share else 0.0
+        collected = charged if row[U_PENALTY_PAID] < self.penalty_collect[segment] else 0.0
         self.penalties.append((now, inv.customer, inv.index, charged, collected, "paid" if collected else "unpaid"))  # rec.PenaltySettled
         return collected
 
     def _penalty_answered(self, task: Task, now: float) -> None:
-        query_id, charged, waived = task.payload
+        query_id, charged, row = task.payload
         self.queries_answered.append(rec.QueryAnswered(now, query_id, task.started))
         subject = task.invoice
         subject.closed = True
-        self.penalties.append(rec.PenaltySettled(now, subject.customer, subject.index, charged, 0.0 if waived else charged,
-                                                 "waived" if waived else "upheld"))
+        customer, segment = subject.customer, subject.segment
+        if row[U_WAIVE] < self.policy.penalty.waive_probability:
+            self.penalties.append(rec.PenaltySettled(now, customer, subject.index, charged, 0.0, "waived"))
+            return
+        # Upheld: paid like any other penalty (never by a customer that has failed), and resented.
+        paid = row[U_PENALTY_PAID] < self.penalty_collect[segment] and now < self.default_day[customer]
+        self.penalties.append(rec.PenaltySettled(now, customer, subject.index, charged, charged if paid else 0.0, "upheld"))
+        if row[U_LEAVE_UPHELD] < self.leave_upheld[segment]:
+            self._customer_leaves(customer, int(round(now)), "penalty")
 
     def _reduce(self, inv: _Invoice, amount: float) -> None:
         inv.open_amount -= amount
@@ -778,7 +822,7 @@ class _Model:
         else:
             self.gone[customer] = self.gone[customer] or "defaulted"
         agency = self.agency
-        if not agency.enabled or placed <= 0:
+        if not self.agency_enabled or placed <= 0:
             return
         row = self.relationship[inv.index].tolist()
         chance = agency.recovery_probability_solvent if solvent else agency.recovery_probability_insolvent
@@ -1035,7 +1079,7 @@ class _Model:
         resume = now + self.resume_days[inv.segment](u_resume)
         if resume > inv.release_day:
             inv.release_day = resume
-        inv.pay_day = self._run_day(inv.customer, max(inv.decision_day, inv.release_day))
+        inv.pay_day = self._payment_day(inv.customer, max(inv.decision_day, inv.release_day))
         self._plan_wake(inv)
 
 

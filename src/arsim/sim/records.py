@@ -49,11 +49,11 @@ class OrderHeld(NamedTuple):
 
 
 class CustomerLost(NamedTuple):
-    """A customer stopped ordering: it left (after held or lost orders, or a penalty) or was blocked after a write-off."""
+    """A customer stopped ordering: it left (after held or lost orders, a penalty, a chased deduction) or was blocked after a write-off."""
 
     day: int
     customer_id: int
-    reason: str  # held_order | lost_order | penalty | written_off
+    reason: str  # held_order | lost_order | penalty | chased (an unearned discount) | written_off
 
 
 class PenaltySettled(NamedTuple):
