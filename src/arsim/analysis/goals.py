@@ -144,9 +144,14 @@ class Bound:
         """The bound in plain words with its threshold, e.g. ``dso <= 30.5 (baseline 40.5 - 10)``."""
         limit = self.threshold(baseline)
         if self.mode == "absolute":
-            return f"{self.kpi} {self.op} {limit:,.4g}"
+            return f"{self.kpi} {self.op} {_short(limit)}"
         change = f"{self.value:+g}%" if self.mode == "percent" else f"{self.value:+g}"
-        return f"{self.kpi} {self.op} {limit:,.4g} (baseline {baseline:,.4g} {change})"
+        return f"{self.kpi} {self.op} {_short(limit)} (baseline {_short(baseline)} {change})"
+
+
+def _short(value: float) -> str:
+    """A number for a sentence: whole money amounts with separators, four significant digits otherwise."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def parse_bound(text: str | Bound, *, argument: str = "constraints") -> Bound:

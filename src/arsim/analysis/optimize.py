@@ -25,12 +25,11 @@ import optuna
 import pandas as pd
 
 from arsim.analysis.goals import Bound, Objective, parse_bounds, parse_objective
-from arsim.analysis.search_space import STAFFING, SearchSpace, search_space
+from arsim.analysis.search_space import SearchSpace, search_space
 from arsim.analysis.selection import Selection, candidates_of, select_and_confirm, share_met
 from arsim.analysis.study import (
     HEARTBEAT_SECONDS,
     SAMPLERS,
-    SHORTFALL,
     StudyPlan,
     counted,
     is_feasible,

@@ -84,7 +84,9 @@ def candidates_of(plan: StudyPlan, study: optuna.Study, *, top: int) -> list[Can
 
     def rank(trial: optuna.trial.FrozenTrial) -> tuple:
         miss = sum(max(0.0, v) for v in trial.constraints.values())
-        return (not is_feasible(trial), miss, sign * trial.values[0], trial.number)
+        # In a goal search every feasible trial has shortfall 0: the cheaper policy goes first.
+        cost = mean_of(trial.user_attrs.get("kpis", {}).get("net_cost") or []) if plan.goals else 0.0
+        return (not is_feasible(trial), miss, sign * trial.values[0], cost if math.isfinite(cost) else math.inf, trial.number)
 
     chosen: list[Candidate] = []
     seen: set[str] = set()

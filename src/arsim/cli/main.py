@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from arsim import __version__
-from arsim.cli import ledger, run, whatif
+from arsim.cli import ledger, optimize, run, whatif
 from arsim.cli.common import Parser, flag_of
 from arsim.errors import InputError
 
@@ -38,6 +38,7 @@ def build_parser() -> Parser:
     run.add_commands(commands)
     whatif.add_commands(commands)
     ledger.add_commands(commands)
+    optimize.add_commands(commands)
     return parser
 
 
