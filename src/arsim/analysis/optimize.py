@@ -159,7 +159,7 @@ class OptimizeResult:
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object of `arsim optimize`."""
         return {
-            "study": self.study, "storage": self.storage, "n_trials": self.n_trials,
+            "study": self.study, "storage": self.storage, "n_trials": self.n_trials, "trials_run": self.trials_run,
             "objectives": [o.text for o in self.objectives],
             "confirmation_replications": list(self.confirmation_replications),
             "baseline": {"kpis": {k: kpi_object(v) for k, v in self.baseline.items()}},

@@ -40,7 +40,7 @@ from arsim.analysis.goals import Bound, Objective, mean_of, with_derived
 from arsim.analysis.search_space import SearchSpace, apply_levers
 from arsim.errors import InputError
 from arsim.experiment.executors import Executor
-from arsim.experiment.replications import kpis_of_replication
+from arsim.experiment.replications import period_kpis_of_replication
 from arsim.scenario.schema import Scenario
 
 SHORTFALL = "goal_shortfall"
@@ -127,7 +127,7 @@ def open_storage(url: str, *, heartbeat_seconds: int = HEARTBEAT_SECONDS) -> opt
 def evaluate(executor: Executor, scenarios: Sequence[Scenario], replications: Sequence[int]) -> list[list[dict[str, float]]]:
     """Every scenario on the given replication numbers: a list (per scenario) of per-replication KPIs."""
     items = [(scenario, r) for scenario in scenarios for r in replications]
-    flat = [with_derived(kpis) for kpis in executor.map(kpis_of_replication, items)]
+    flat = [with_derived(kpis) for kpis in executor.map(period_kpis_of_replication, items)]
     count = len(replications)
     return [flat[i * count:(i + 1) * count] for i in range(len(scenarios))]
 
