@@ -113,9 +113,18 @@ def open_storage(url: str, *, heartbeat_seconds: int = HEARTBEAT_SECONDS) -> opt
     else:
         engine = {"pool_pre_ping": True}
     try:
-        return optuna.storages.RDBStorage(
-            storage_url(url), engine_kwargs=engine, heartbeat_interval=heartbeat_seconds, grace_period=3 * heartbeat_seconds,
-        )
+        for attempt in range(3):
+            try:
+                return optuna.storages.RDBStorage(
+                    storage_url(url), engine_kwargs=engine, heartbeat_interval=heartbeat_seconds, grace_period=3 * heartbeat_seconds,
+                )
+            except Exception as error:  # noqa: BLE001
+                # Workers that open a new database at the same moment race to create its tables; the loser sees a
+                # duplicate key, and the tables are there when it tries again.
+                if attempt == 2 or "duplicate key" not in str(error).lower():
+                    raise
+                time.sleep(1.0 + attempt)
+        raise AssertionError("unreachable")
     except ModuleNotFoundError as error:
         raise InputError(f"{shown_url(url)}: its database driver is not installed ({error.name}); for PostgreSQL: pip install 'arsim[postgres]'",
                          argument="storage") from None
