@@ -85,7 +85,7 @@ def test_two_workers_share_one_study_and_record_every_trial_once(postgres_url, t
     workers = [subprocess.Popen([*command, "--out", str(tmp_path / f"worker-{i}")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for i in range(2)]
     outputs = [worker.communicate(timeout=300) for worker in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_, err) in zip(workers, outputs):
         assert worker.returncode == 0, err
     results = [json.loads(out) for out, _ in outputs]
 

@@ -115,9 +115,12 @@ def open_storage(url: str, *, heartbeat_seconds: int = HEARTBEAT_SECONDS) -> opt
     try:
         for attempt in range(3):
             try:
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     storage_url(url), engine_kwargs=engine, heartbeat_interval=heartbeat_seconds, grace_period=3 * heartbeat_seconds,
                 )
+                if url.startswith("sqlite:"):
+                    _fast_sqlite(storage)
+                return storage
             except Exception as error:  # noqa: BLE001
                 # Workers that open a new database at the same moment race to create its tables; the loser sees a
                 # duplicate key, and the tables are there when it tries again.
@@ -131,6 +134,22 @@ def open_storage(url: str, *, heartbeat_seconds: int = HEARTBEAT_SECONDS) -> opt
     except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many kinds; the remedy is to fix the URL or the server
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise InputError(f"cannot open {shown_url(url)}: {reason}", argument="storage") from None
+
+
+def _fast_sqlite(storage: optuna.storages.RDBStorage) -> None:
+    """Write-ahead logging without a disk flush per commit: a trial makes some thirty small commits, and a flush
+    each cost about 10 ms (a third of a second per trial). A killed process still loses no committed trial (the
+    log is in the file); only a power cut may lose the last few commits, which a resumed study re-runs."""
+    from sqlalchemy import event
+
+    def pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(storage.engine, "connect", pragmas)
+    storage.engine.dispose()  # connections opened while the tables were made reconnect with the pragmas
 
 
 def evaluate(executor: Executor, scenarios: Sequence[Scenario], replications: Sequence[int]) -> list[list[dict[str, float]]]:
