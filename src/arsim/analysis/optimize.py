@@ -338,7 +338,7 @@ def optimize(
     policy_file = target / "best-policy.yaml" if save else None
     result = OptimizeResult(
         study=name, storage=shown_url(url), n_trials=outcome.n_trials, trials_run=outcome.trials_run, objectives=parsed_objectives,
-        constraints=outcome.checks, params=selection.winner.params, policy=outcome.winner_policy, collectors=outcome.winner_collectors,
+        constraints=outcome.checks, params=selection.winner.params, policy=outcome.winner_policy.model_copy(update={"name": f"{name}-best"}), collectors=outcome.winner_collectors,
         policy_file=policy_file, baseline=selection.baseline_b, best=selection.winner_b, confirmation_replications=selection.block_b,
         selection=pd.DataFrame(selection.rows), trials=outcome.trials, pareto=outcome.pareto, folder=target if save else None,
         manifest=manifest | {"confirmation_replications": list(selection.block_b), "selection_replications": list(selection.block_a)},

@@ -129,8 +129,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         print(f"Pareto front of the search: {plural(len(result.pareto), 'policy')} (result.json); the winner below is the best on "
               f"{result.objectives[0].kpi} among them")
     print(f"\nwinner, chosen on fresh replications and confirmed on {plural(len(fresh), 'other fresh replication')} ({fresh[0]}..{fresh[-1]}):")
-    for path, value in result.params.items():
-        print(f"  {path} = {value:g}" if isinstance(value, float) else f"  {path} = {value}")
+    for line in _levers(result.params):
+        print(line)
     kpis = list(dict.fromkeys([o.kpi for o in result.objectives] + [c.bound.kpi for c in result.constraints] + list(SHOWN_KPIS)))
     _kpi_table(result, kpis)
     if result.constraints:
@@ -144,6 +144,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
           f"{'' if result.collectors == scenario.team.collectors else f' --set team.collectors={result.collectors}'})")
     print(f"results written to {result.folder}/")
     return 0
+
+
+def _levers(params: dict) -> list[str]:
+    """The winner's lever values, one per line."""
+    return [f"  {path} = {value:g}" if isinstance(value, float) else f"  {path} = {value}" for path, value in params.items()]
 
 
 def _kpi_table(result, kpis: list[str]) -> None:
@@ -212,6 +217,8 @@ def plain_words(result, *, scenario, args: argparse.Namespace) -> list[str]:
         binding = result.binding
         lines.append(f"Not feasible{limit}: the best policy found falls short; the binding goal is {binding.bound.text} "
                      f"(reached {format_number(binding.reached)}, needs {binding.bound.op} {format_number(binding.threshold)}).")
+    lines.append("\nThe policy" + (" (the nearest miss):" if not result.feasible else ":"))
+    lines += _levers(result.params)
     n = len(result.confirmation_replications)
     lines.append(f"\nOn {plural(n, 'fresh replication')} never used to choose the policy:")
     for check in result.goals + result.constraints:
