@@ -155,7 +155,8 @@ def throughput(scenario, space, args, folder: Path) -> None:
 
 
 def unconstrained_winner(scenario, args, folder: Path) -> None:
-    result = optimize(scenario, trials=args.winner_trials or args.trials, replications=args.replications, objectives=[OBJECTIVE], max_collectors=scenario.team.collectors,
+    result = optimize(scenario, trials=args.winner_trials or args.trials, replications=args.replications, objectives=[OBJECTIVE],
+                      max_collectors=scenario.team.collectors,
                       jobs=args.jobs, folder=folder / "winner", top=5, fresh_replications=max(5, args.fresh))
     space = search_space(None, scenario, max_collectors=scenario.team.collectors)
     print(f"unconstrained winner ({OBJECTIVE}, team at most {scenario.team.collectors}), on {len(result.confirmation_replications)} fresh replications:")

@@ -211,7 +211,8 @@ def feasibility(
     policy_file = target / "best-policy.yaml" if save else None
     result = FeasibilityResult(
         feasible=chosen.constraints_met, goals=chosen.checks[: len(parsed_goals)], constraints=chosen.checks[len(parsed_goals):],
-        params=selection.winner.params, policy=chosen.winner_policy.model_copy(update={"name": f"{chosen.plan.name}-best"}), collectors=chosen.winner_collectors,
+        params=selection.winner.params, collectors=chosen.winner_collectors,
+        policy=chosen.winner_policy.model_copy(update={"name": f"{chosen.plan.name}-best"}),
         team_cost_per_year=chosen.winner_collectors * scenario.team.cost_per_collector_per_year, policy_file=policy_file,
         study=chosen.plan.name, storage=shown_url(url), n_trials=sum(o.n_trials for o in outcomes), baseline=selection.baseline_b,
         best=selection.winner_b, confirmation_replications=selection.block_b, staffing=tuple(attempts),

@@ -279,7 +279,7 @@ def search_and_select(plan: StudyPlan, *, trials: int, top: int, fresh: int, exe
         ran = run_trials(plan, study, trials=trials, executor=executor, progress=progress)
         finished, _ = counted(study)
         candidates = candidates_of(plan, study, top=top)
-        selection = select_and_confirm(plan, candidates, executor=executor, fresh=fresh)
+        selection = select_and_confirm(plan, candidates, executor=executor, fresh=fresh, progress=progress)
         checks = check_bounds(plan.bounds, selection.winner_b, selection.baseline_b)
         return SearchOutcome(plan, finished, ran, selection, checks, trials_table(plan, study),
                              pareto_of(plan, study) if not plan.goals else [])
@@ -338,7 +338,8 @@ def optimize(
     policy_file = target / "best-policy.yaml" if save else None
     result = OptimizeResult(
         study=name, storage=shown_url(url), n_trials=outcome.n_trials, trials_run=outcome.trials_run, objectives=parsed_objectives,
-        constraints=outcome.checks, params=selection.winner.params, policy=outcome.winner_policy.model_copy(update={"name": f"{name}-best"}), collectors=outcome.winner_collectors,
+        constraints=outcome.checks, params=selection.winner.params, collectors=outcome.winner_collectors,
+        policy=outcome.winner_policy.model_copy(update={"name": f"{name}-best"}),
         policy_file=policy_file, baseline=selection.baseline_b, best=selection.winner_b, confirmation_replications=selection.block_b,
         selection=pd.DataFrame(selection.rows), trials=outcome.trials, pareto=outcome.pareto, folder=target if save else None,
         manifest=manifest | {"confirmation_replications": list(selection.block_b), "selection_replications": list(selection.block_a)},

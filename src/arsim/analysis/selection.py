@@ -108,12 +108,12 @@ def selection_kpi(plan: StudyPlan) -> Objective:
     return Objective("net_cost", "minimize") if plan.goals else plan.objectives[0]
 
 
-def select_and_confirm(plan: StudyPlan, candidates: Sequence[Candidate], *, executor: Executor, fresh: int) -> Selection:
+def select_and_confirm(plan: StudyPlan, candidates: Sequence[Candidate], *, executor: Executor, fresh: int, progress: bool = False) -> Selection:
     """Steps 2 and 3 of the module docstring."""
     start = plan.replications
     block_a = tuple(range(start, start + fresh))
     block_b = tuple(range(start + fresh, start + 2 * fresh))
-    evaluated = evaluate(executor, [plan.scenario] + [c.scenario for c in candidates], block_a)
+    evaluated = evaluate(executor, [plan.scenario] + [c.scenario for c in candidates], block_a, progress=progress, desc=f"{plan.name}: selecting")
     baseline_a = by_kpi(evaluated[0])
     base_means = means(baseline_a)
     scored = [Candidate(c.trial, c.params, c.scenario, c.search_feasible, c.search_values, by_kpi(rows)) for c, rows in zip(candidates, evaluated[1:])]
@@ -151,7 +151,7 @@ def select_and_confirm(plan: StudyPlan, candidates: Sequence[Candidate], *, exec
         winner = min(range(len(scored)), key=miss)
     for i, row in enumerate(rows):
         row["role"] = "winner" if i == winner else ("incumbent" if survivors and i == survivors[0] else "candidate")
-    confirmed = evaluate(executor, [plan.scenario, scored[winner].scenario], block_b)
+    confirmed = evaluate(executor, [plan.scenario, scored[winner].scenario], block_b, progress=progress, desc=f"{plan.name}: confirming")
     return Selection(scored[winner], tuple(scored), rows, block_a, block_b, baseline_a, by_kpi(confirmed[0]), by_kpi(confirmed[1]))
 
 

@@ -39,7 +39,7 @@ import optuna
 from arsim.analysis.goals import Bound, Objective, mean_of, with_derived
 from arsim.analysis.search_space import SearchSpace, apply_levers
 from arsim.errors import InputError
-from arsim.experiment.executors import Executor
+from arsim.experiment.executors import Executor, progress_bar
 from arsim.experiment.replications import period_kpis_of_replication
 from arsim.scenario.schema import Scenario
 
@@ -152,10 +152,15 @@ def _fast_sqlite(storage: optuna.storages.RDBStorage) -> None:
     storage.engine.dispose()  # connections opened while the tables were made reconnect with the pragmas
 
 
-def evaluate(executor: Executor, scenarios: Sequence[Scenario], replications: Sequence[int]) -> list[list[dict[str, float]]]:
+def evaluate(executor: Executor, scenarios: Sequence[Scenario], replications: Sequence[int], *, progress: bool = False,
+             desc: str = "re-evaluating") -> list[list[dict[str, float]]]:
     """Every scenario on the given replication numbers: a list (per scenario) of per-replication KPIs."""
     items = [(scenario, r) for scenario in scenarios for r in replications]
-    flat = [with_derived(kpis) for kpis in executor.map(period_kpis_of_replication, items)]
+    bar = progress_bar(len(items), desc=desc, enabled=progress)
+    try:
+        flat = [with_derived(kpis) for kpis in executor.map(period_kpis_of_replication, items, on_done=lambda: bar.update(1))]
+    finally:
+        bar.close()
     count = len(replications)
     return [flat[i * count:(i + 1) * count] for i in range(len(scenarios))]
 
