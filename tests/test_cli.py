@@ -159,7 +159,7 @@ def _commands() -> dict:
 
 
 def test_every_command_is_listed():
-    assert sorted(_commands()) == sorted(["run", "validate", "fields", "compare", "sweep", "capacity", "kpis", "calibrate"])
+    assert sorted(_commands()) == sorted(["run", "validate", "fields", "compare", "sweep", "capacity", "kpis", "calibrate", "optimize", "feasibility"])
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
