@@ -404,10 +404,11 @@ def test_every_library_argument_has_a_flag():
     user never reads a Python name (Comparison.of is never called by the command line)."""
     import re
 
-    from arsim.cli import ledger, run, whatif
+    from arsim.cli import ledger, optimize, run, whatif
     from arsim.cli.common import COMMON_FLAGS
 
-    flags = {**COMMON_FLAGS, **run.RUN_FLAGS, **whatif.COMPARE_FLAGS, **whatif.SWEEP_FLAGS, **whatif.CAPACITY_FLAGS, **ledger.LEDGER_FLAGS}
+    flags = {**COMMON_FLAGS, **run.RUN_FLAGS, **whatif.COMPARE_FLAGS, **whatif.SWEEP_FLAGS, **whatif.CAPACITY_FLAGS, **ledger.LEDGER_FLAGS,
+             **optimize.SEARCH_FLAGS}
     named = set()
     for path in (ROOT / "src" / "arsim").rglob("*.py"):
         if "cli" not in path.parts:

@@ -259,7 +259,7 @@ def build_plan(scenario: Scenario, *, name: str, storage: str, space: SearchSpac
     if replications < 2:
         raise InputError(f"must be at least 2 (a trial's CI and the paired tests need two), got {replications}", argument="replications")
     if sampler not in SAMPLERS:
-        raise InputError(f"unknown sampler {sampler!r}; samplers are {list(SAMPLERS)}", argument="sampler")
+        raise InputError(f"sampler: unknown sampler {sampler!r}; samplers are {list(SAMPLERS)}")  # the API's only, no flag
     return StudyPlan(name=name, storage=storage, scenario=scenario, space=space, objectives=tuple(objectives), bounds=tuple(bounds),
                      goals=tuple(goals), replications=replications, sampler=sampler)
 
