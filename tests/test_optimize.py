@@ -295,3 +295,15 @@ def test_a_bad_space_file_exits_2_naming_the_file_and_lever(tmp_path, capsys):
     code, _, err = _cli(["optimize", str(ROOT / "scenarios/smb.yaml"), "--space", str(space), "--out", str(tmp_path / "x")], capsys)
     assert code == 2 and err == f"arsim: error: {space}: policy.discount.percent: low 2 is above high 1\n"
     assert not (tmp_path / "x").exists()
+
+
+def test_several_objectives_give_a_pareto_front_of_feasible_trials(tiny, tmp_path):
+    result = optimize(tiny, space=SPACE, trials=5, objectives=["dso", "net_cost"], constraints=["past_due_amount<=+50%"], folder=tmp_path / "mo",
+                      seed=3, **FAST)
+    front = result.pareto
+    assert front
+    feasible = result.trials[result.trials["feasible"]]
+    for point in front:
+        dso, cost = point["values"]["dso"], point["values"]["net_cost"]
+        dominated = (feasible["dso"] <= dso) & (feasible["net_cost"] <= cost) & ((feasible["dso"] < dso) | (feasible["net_cost"] < cost))
+        assert not dominated.any()
