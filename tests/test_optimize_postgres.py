@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def postgres_url() -> Iterator[str]:
 
 
 def test_two_workers_share_one_study_and_record_every_trial_once(postgres_url, tmp_path):
-    study = "shared-search"
+    study = f"shared-search-{uuid.uuid4().hex[:8]}"  # a server given by ARSIM_TEST_POSTGRES may hold earlier runs' studies
     space = tmp_path / "space.yaml"
     space.write_text("policy.discount.percent: {low: 0, high: 2, step: 0.25}\npolicy.dunning.volume.call: {low: 0.5, high: 2, step: 0.5}\n")
     total = 10
