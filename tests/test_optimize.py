@@ -14,6 +14,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+import sqlalchemy.exc
 
 from arsim.analysis.feasibility import feasibility
 from arsim.analysis.goals import parse_bound, parse_objective, with_derived
@@ -202,12 +203,13 @@ from arsim.analysis.optimize import optimize
 from arsim.scenario.files import load_scenario
 tiny = load_scenario(sys.argv[1]).with_overrides({"portfolio.segments.prompt.customers": 40, "portfolio.segments.slow.customers": 30,
                                                    "run.horizon_days": 90, "run.warmup_days": 30})
-optimize(tiny, space={"policy.discount.percent": {"low": 0, "high": 2, "step": 0.5}}, trials=50, replications=2, folder=sys.argv[2],
+optimize(tiny, space={"policy.discount.percent": {"low": 0, "high": 2, "step": 0.5}}, trials=50, replications=6, folder=sys.argv[2],
          heartbeat_seconds=1)
 """
 
 
 def test_a_killed_run_loses_only_its_trial_in_flight(tiny, tmp_path):
+    # Six replications make a trial long (about a second) next to the time from seeing it running to the kill.
     folder = tmp_path / "killed"
     child = subprocess.Popen([sys.executable, "-c", _KILLED_RUN, str(ROOT / "scenarios/smb.yaml"), str(folder)], stderr=subprocess.DEVNULL)
     database = folder / "study.db"
@@ -217,7 +219,7 @@ def test_a_killed_run_loses_only_its_trial_in_flight(tiny, tmp_path):
             if database.exists():
                 try:
                     study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{database}")
-                except KeyError:  # the database is there, the study not yet
+                except (KeyError, sqlalchemy.exc.OperationalError):  # the database is there, its tables or the study not yet
                     time.sleep(0.1)
                     continue
                 states = [t.state for t in study.get_trials(deepcopy=False)]
@@ -229,7 +231,7 @@ def test_a_killed_run_loses_only_its_trial_in_flight(tiny, tmp_path):
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-    resumed = optimize(tiny, space={"policy.discount.percent": {"low": 0, "high": 2, "step": 0.5}}, trials=5, replications=2, folder=folder,
+    resumed = optimize(tiny, space={"policy.discount.percent": {"low": 0, "high": 2, "step": 0.5}}, trials=5, replications=6, folder=folder,
                        heartbeat_seconds=1, top=1, fresh_replications=2)
     study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{database}")
     states = [t.state for t in study.trials]

@@ -123,8 +123,9 @@ def open_storage(url: str, *, heartbeat_seconds: int = HEARTBEAT_SECONDS) -> opt
                 return storage
             except Exception as error:  # noqa: BLE001
                 # Workers that open a new database at the same moment race to create its tables; the loser sees a
-                # duplicate key, and the tables are there when it tries again.
-                if attempt == 2 or "duplicate key" not in str(error).lower():
+                # duplicate key (PostgreSQL) or a table that already exists (SQLite), and the tables are there when it
+                # tries again.
+                if attempt == 2 or not any(race in str(error).lower() for race in ("duplicate key", "already exists")):
                     raise
                 time.sleep(1.0 + attempt)
         raise AssertionError("unreachable")
