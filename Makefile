@@ -16,7 +16,7 @@ LAB_OPTIONS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,postgres]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -165,7 +165,8 @@ def _commands() -> dict:
 
 
 def test_every_command_is_listed():
-    assert sorted(_commands()) == sorted(["run", "validate", "fields", "compare", "sweep", "capacity", "kpis", "calibrate", "report"])
+    assert sorted(_commands()) == sorted(["run", "validate", "fields", "compare", "sweep", "capacity", "kpis", "calibrate", "report", "optimize",
+                                          "feasibility"])
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
@@ -410,11 +411,11 @@ def test_every_library_argument_has_a_flag():
     user never reads a Python name (Comparison.of is never called by the command line)."""
     import re
 
-    from arsim.cli import ledger, report, run, whatif
+    from arsim.cli import ledger, optimize, report, run, whatif
     from arsim.cli.common import COMMON_FLAGS
 
     flags = {**COMMON_FLAGS, **run.RUN_FLAGS, **whatif.COMPARE_FLAGS, **whatif.SWEEP_FLAGS, **whatif.CAPACITY_FLAGS, **ledger.LEDGER_FLAGS,
-             **report.REPORT_FLAGS}
+             **report.REPORT_FLAGS, **optimize.SEARCH_FLAGS}
     named = set()
     for path in (ROOT / "src" / "arsim").rglob("*.py"):
         if "cli" not in path.parts:

@@ -30,6 +30,11 @@ _HOMES: dict[str, str] = {
     "compare": "arsim.analysis.compare",
     "sweep": "arsim.analysis.sweep",
     "capacity": "arsim.analysis.capacity",
+    "optimize": "arsim.analysis.optimize",
+    "OptimizeResult": "arsim.analysis.optimize",
+    "feasibility": "arsim.analysis.feasibility",
+    "FeasibilityResult": "arsim.analysis.feasibility",
+    "search_space": "arsim.analysis.search_space",
     "sweep_chart": "arsim.present.charts",
     "capacity_chart": "arsim.present.charts",
     "aging_chart": "arsim.present.charts",
@@ -62,6 +67,11 @@ __all__ = [
     "compare",
     "sweep",
     "capacity",
+    "optimize",
+    "OptimizeResult",
+    "feasibility",
+    "FeasibilityResult",
+    "search_space",
     "sweep_chart",
     "capacity_chart",
     "aging_chart",
@@ -91,6 +101,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from arsim.analysis.capacity import capacity
     from arsim.analysis.compare import compare
+    from arsim.analysis.feasibility import FeasibilityResult, feasibility
+    from arsim.analysis.optimize import OptimizeResult, optimize
+    from arsim.analysis.search_space import search_space
     from arsim.analysis.sweep import sweep
     from arsim.errors import InputError
     from arsim.experiment.replications import run_experiment, run_experiment_auto

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from arsim import __version__
-from arsim.cli import ledger, report, run, whatif
+from arsim.cli import ledger, optimize, report, run, whatif
 from arsim.cli.common import Parser, flag_of
 from arsim.errors import InputError
 
@@ -39,6 +39,7 @@ def build_parser() -> Parser:
     whatif.add_commands(commands)
     ledger.add_commands(commands)
     report.add_commands(commands)
+    optimize.add_commands(commands)
     return parser
 
 

@@ -89,6 +89,48 @@ class LocalPool:
         return f"LocalPool({self.jobs})"
 
 
+class KeptPool:
+    """A pool of ``jobs`` worker processes kept open across many ``map`` calls (close it, or use ``with``).
+
+    A policy search evaluates hundreds of small batches of replications, one per trial; starting a pool for
+    each would cost its start-up every time. Results are in item order, as with `LocalPool`.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        if jobs < 1:
+            raise InputError(f"must be at least 1, got {jobs}", argument="jobs")
+        self.jobs = jobs
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def map(self, function: Callable[[Any], Any], items: Sequence[Any], *, on_done: OnDone | None = None) -> Iterator[Any]:
+        """``function(item)`` for every item in the kept worker processes, in item order."""
+        if not items:
+            return
+        if self._pool is None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=self.jobs)
+        futures = [self._pool.submit(function, item) for item in items]
+        try:
+            yield from in_item_order(futures, concurrent.futures.as_completed(futures), on_done)
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop the worker processes (items not started yet are dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> KeptPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KeptPool({self.jobs})"
+
+
 class DaskCluster:
     """Runs the items on the workers of a running Dask distributed scheduler, such as ``tcp://host:8786``.
 

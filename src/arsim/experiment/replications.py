@@ -26,7 +26,7 @@ from arsim.experiment.statistics import (
     replications_needed,
 )
 from arsim.ledger.write import ledger_from_frames
-from arsim.measure.simulated import KPI_KEYS, kpis_and_monthly
+from arsim.measure.simulated import KPI_KEYS, kpis_and_monthly, simulation_kpis
 from arsim.scenario.schema import Scenario
 from arsim.sim.model import simulate
 
@@ -204,3 +204,14 @@ def kpis_of_replication(item: tuple[Scenario, int]) -> dict[str, float]:
     """The KPIs of replication r of a scenario, for `run_parallel` over (scenario, r) items."""
     scenario, replication = item
     return run_replication(scenario, replication).kpis
+
+
+def period_kpis_of_replication(item: tuple[Scenario, int]) -> dict[str, float]:
+    """The KPIs of replication r of a scenario over its measured period only, without the monthly series.
+
+    A policy search needs nothing else from its thousands of replications, and the monthly series costs more
+    than the period's KPIs; the values equal `kpis_of_replication`'s.
+    """
+    scenario, replication = item
+    result = simulate(scenario, replication=replication)
+    return simulation_kpis(result.frames, scenario, start=result.warmup_days, end=result.total_days)

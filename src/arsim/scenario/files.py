@@ -70,12 +70,31 @@ def _read_yaml(path: str | Path) -> Any:
         raise InputError(f"{path}: {where}invalid YAML: {problem}") from None
 
 
+SEARCH_SECTION = "search"
+"""The top-level section of a scenario file that declares a policy search space (read by `arsim optimize`,
+checked by `arsim.analysis.search_space`); it is not part of the scenario, so every other command skips it."""
+
+
 def load_scenario(path: str | Path, *, policy: str | Path | None = None) -> Scenario:
     """Read a scenario YAML file (and optionally a policy file that replaces its policy)."""
-    scenario = validate_scenario(_read_yaml(path), source=str(path))
+    data = _read_yaml(path)
+    if isinstance(data, dict):
+        data = {key: value for key, value in data.items() if key != SEARCH_SECTION}
+    scenario = validate_scenario(data, source=str(path))
     if policy is not None:
         scenario = scenario.with_policy(load_policy(policy))
     return scenario
+
+
+def read_search_section(path: str | Path) -> Any | None:
+    """The ``search:`` section of a scenario file as plain data (None when the file has none)."""
+    data = _read_yaml(path)
+    return data.get(SEARCH_SECTION) if isinstance(data, dict) else None
+
+
+def read_yaml_file(path: str | Path) -> Any:
+    """A YAML file as plain data, read as strictly as scenario files (one line per mistake)."""
+    return _read_yaml(path)
 
 
 def load_policy(path: str | Path) -> Policy:
