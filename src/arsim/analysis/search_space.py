@@ -47,10 +47,16 @@ DEFAULT_SPACE: dict[str, Any] = {
     "policy.dunning.min_days_between_contacts": {"low": 1, "high": 14, "step": 1},
     "policy.worklist_rule": ["task_type", "fifo", "amount_at_risk", "days_past_due", "predicted_risk"],
     "policy.write_off_days_past_due": {"low": 90, "high": 360, "step": 30},
+    "policy.credit.review_over_limit": [True, False],
+    "policy.credit.max_default_probability": [None, 0.01, 0.02, 0.05],
+    "policy.discount.unearned": ["accept", "chase"],
+    "policy.penalty.waive_probability": {"low": 0.0, "high": 1.0, "step": 0.1},
+    "policy.agency.enabled": [True, False],
     "team.collectors": "around",
 }
-"""The main levers searched when the scenario names none: credit limit and hold, discount, penalty, dunning
-volume by channel, contact cap, worklist order, write-off age and the team size. ``"around"`` for
+"""The main levers searched when the scenario names none: credit limit, hold, credit review and approval rule,
+discount and how unearned discounts are handled, penalty and how often a contested one is waived, dunning
+volume by channel, contact cap, worklist order, write-off age, the collection agency and the team size. ``"around"`` for
 ``team.collectors`` means from 1 to twice the scenario's team (at least 2 more), capped by ``--max-collectors``.
 New policy fields belong here when they are main levers; any field can be searched from a ``search:`` section."""
 
