@@ -309,3 +309,17 @@ def test_several_objectives_give_a_pareto_front_of_feasible_trials(tiny, tmp_pat
         dso, cost = point["values"]["dso"], point["values"]["net_cost"]
         dominated = (feasible["dso"] <= dso) & (feasible["net_cost"] <= cost) & ((feasible["dso"] < dso) | (feasible["net_cost"] < cost))
         assert not dominated.any()
+
+
+def test_a_search_starts_from_the_scenario_s_own_policy():
+    from arsim.analysis.search_space import search_space
+    from arsim.scenario.files import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    space = search_space(None, scenario)
+    start = space.starting_point(scenario)
+    assert start["policy.credit.limit_months_of_sales"] == 6.0 and start["policy.dunning.volume.call"] == 1.0
+    assert start["policy.worklist_rule"] == "task_type" and start["policy.credit.max_default_probability"] is None
+    # A value off the lever's grid cannot be a trial of it: the sampler draws that lever instead.
+    off_grid = scenario.with_overrides({"policy.credit.hold_days_past_due": 62.0})
+    assert "policy.credit.hold_days_past_due" not in space.starting_point(off_grid)

@@ -133,6 +133,32 @@ class SearchSpace:
         """Every lever as plain data."""
         return [lever.to_json() for lever in self.levers]
 
+    def contains(self, lever: Lever, value: Any) -> bool:
+        """Whether a searched lever can take ``value`` (one of its choices, or a point of its range's grid)."""
+        if lever.kind == "choices":
+            return value in lever.choices
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lever.low <= value <= lever.high:
+            return False
+        step = lever.step or (1 if lever.integer else None)
+        return step is None or abs((value - lever.low) / step - round((value - lever.low) / step)) < 1e-9
+
+    def starting_point(self, scenario: Scenario) -> dict[str, Scalar]:
+        """The scenario's own values of the searched levers that the space can take: the policy a search starts from,
+        so that it never reports a policy worse than today's only for want of having tried today's."""
+        data = scenario.model_dump(mode="json")
+        point: dict[str, Scalar] = {}
+        for lever in self.searched:
+            node: Any = data
+            for key in lever.path.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if node is None and lever.path.startswith("policy.dunning.volume."):
+                node = 1.0  # a channel the volume map leaves out is sent at its cadence's own volume
+            if node is None and lever.kind == "range":
+                continue
+            if self.contains(lever, node):
+                point[lever.path] = node
+        return point
+
     def suggest(self, trial: Any) -> dict[str, Scalar]:
         """The values of one Optuna trial: every searched lever drawn from the trial, plus the fixed ones."""
         values: dict[str, Scalar] = dict(self.fixed)

@@ -204,6 +204,10 @@ def open_study(plan: StudyPlan, *, storage: optuna.storages.BaseStorage, executo
     if "baseline_kpis" not in study.user_attrs:
         [rows] = evaluate(executor, [plan.scenario], range(plan.replications))
         study.set_user_attr("baseline_kpis", json_safe(by_kpi(rows)))
+        # The first trial is today's policy (where the space can express it): a search starts from the incumbent.
+        start = plan.space.starting_point(plan.scenario)
+        if start:
+            study.enqueue_trial(start, skip_if_exists=True)
     return study
 
 
