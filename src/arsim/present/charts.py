@@ -379,7 +379,7 @@ def feasibility_chart(result: FeasibilityResult | OptimizeResult) -> alt.HConcat
         marks = pd.DataFrame([{"what": "baseline", "value": check.baseline},
                               {"what": "reached", "value": check.reached, "low": low, "high": high},
                               {"what": "needed", "value": check.threshold}])
-        y = alt.Y("what:N", title=None, sort=["baseline", "needed", "reached"])
+        y = alt.Y("what:N", title=None, scale=alt.Scale(domain=["baseline", "needed", "reached"]))
         x = alt.X("value:Q", title=axis_title(kpi, currency=currency), scale=alt.Scale(zero=False), axis=alt.Axis(format=fmt))
         colour = alt.Color("what:N", legend=None, scale=alt.Scale(domain=["baseline", "needed", "reached"], range=["#888", "#d62728", "#1f77b4"]))
         points = alt.Chart(marks).mark_point(filled=True, size=90).encode(x=x, y=y, color=colour,
@@ -391,7 +391,7 @@ def feasibility_chart(result: FeasibilityResult | OptimizeResult) -> alt.HConcat
             title=f"{check.bound.text}: {status}", width=WIDTH, height=80))
     chances = pd.DataFrame([{"goal": c.bound.text, "probability": c.probability, "low": c.probability_low, "high": c.probability_high,
                              "status": "met" if c.met else "missed"} for c in checks])
-    y = alt.Y("goal:N", title=None, sort=[c.bound.text for c in checks])
+    y = alt.Y("goal:N", title=None, scale=alt.Scale(domain=[c.bound.text for c in checks]))
     chance_title = "probability met (share of fresh replications)"
     x = alt.X("probability:Q", title=chance_title, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"))
     tooltip = ["goal:N", alt.Tooltip("probability:Q", format=".0%"), alt.Tooltip("low:Q", format=".0%", title="95% CI low"),
@@ -401,7 +401,9 @@ def feasibility_chart(result: FeasibilityResult | OptimizeResult) -> alt.HConcat
                            x=x, y=y, tooltip=tooltip, color=alt.Color("status:N", title=None, scale=alt.Scale(domain=["met", "missed"],
                                                                                                             range=["#1f77b4", "#d62728"])))
                        ).properties(title="probability each is met (Wilson 95% CI)", width=WIDTH, height=30 * len(checks) + 20)
-    return alt.hconcat(alt.vconcat(*panels), chance)
+    # Each panel's colours and categories are its own (Vega would otherwise merge the legends' domains).
+    return alt.hconcat(alt.vconcat(*panels).resolve_scale(color="independent", y="independent"), chance).resolve_scale(
+        color="independent", y="independent")
 
 
 def staffing_chart(result: FeasibilityResult) -> alt.LayerChart:
@@ -417,9 +419,10 @@ def staffing_chart(result: FeasibilityResult) -> alt.LayerChart:
         x=x, y=y, color=alt.Color("feasible:N", title=None, scale=alt.Scale(domain=["feasible", "not feasible"], range=["#1f77b4", "#d62728"])),
         tooltip=["collectors:O", "status:N", alt.Tooltip("shortfall:Q", format=".1%"),
                  alt.Tooltip("cost:Q", format=",.0f", title=f"team cost a year ({currency})")])
-    ticks = alt.Chart(data).mark_tick(thickness=3, size=30, color="#1f77b4").encode(x=x, y=y)  # a feasible team's zero bar still shows
+    feasible = data[data["feasible"] == "feasible"]
+    ticks = [alt.Chart(feasible).mark_tick(thickness=3, size=30, color="#1f77b4").encode(x=x, y=y)] if not feasible.empty else []  # a zero bar shows
     labels = alt.Chart(data).mark_text(dy=-8, fontSize=10).encode(x=x, y=y, text="label:N")
-    return alt.layer(bars, ticks, labels).properties(title="the staffing range: the smallest team whose best policy meets every goal",
+    return alt.layer(bars, *ticks, labels).properties(title="the staffing range: the smallest team whose best policy meets every goal",
                                                      width=WIDTH + 40 * len(data), height=HEIGHT)
 
 

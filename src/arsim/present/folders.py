@@ -157,7 +157,7 @@ def _trials(folder: Path) -> pd.DataFrame:
     if "feasible" in trials:
         trials["feasible"] = trials["feasible"].astype(bool)
     if "invalid" in trials:
-        trials["invalid"] = trials["invalid"].fillna("")
+        trials["invalid"] = trials["invalid"].astype(object).where(trials["invalid"].notna(), "")
     return trials
 
 
