@@ -313,7 +313,9 @@ def optimization_history_chart(result: OptimizeResult | FeasibilityResult) -> al
     fmt = d3_format(kpi, currency=currency)
     values = data[kpi].where(data["feasible"].astype(bool))
     data["best"] = values.cummin() if direction == "minimize" else values.cummax()
-    x = alt.X("trial:Q", title="trial", axis=alt.Axis(format="d", tickMinStep=1))
+    numbers = sorted(int(t) for t in data["trial"])
+    ticks = {"values": numbers} if len(numbers) <= 20 else {"tickCount": 10}  # whole trial numbers only
+    x = alt.X("trial:Q", title="trial", axis=alt.Axis(format="d", **ticks), scale=alt.Scale(zero=False))
     y_title = f"{axis_title(kpi, currency=currency)}, search mean"
     points = alt.Chart(data).mark_point(filled=True, size=55, opacity=0.85).encode(
         x=x, y=alt.Y(f"{kpi}:Q", title=y_title, scale=alt.Scale(zero=False), axis=alt.Axis(format=fmt)),

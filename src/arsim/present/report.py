@@ -567,7 +567,7 @@ def feasibility_report(result: FeasibilityResult) -> Report:
                         f"goal; the team costs {team_cost} a year, and {chance}.")
         else:
             headline = (f"No: no team from {sizes} collectors meets every goal with the policies tried; the nearest miss "
-                        f"({result.collectors} collectors) falls short on {result.binding.bound.text if result.binding else 'a constraint'}.")
+                        f"({result.collectors} collector{'s' if result.collectors != 1 else ''}) falls short on {result.binding.bound.text if result.binding else 'a constraint'}.")
     else:
         question = f"Can a policy meet {goals} with our team ({result.collectors} collectors)?" if "team.collectors" not in result.params else \
             f"Can a policy meet {goals}{_team_limit(result.manifest)}?"
