@@ -484,6 +484,11 @@ def _search_details(result: OptimizeResult | FeasibilityResult, *, per_trial: in
     return rows
 
 
+def plural_collectors(n: int) -> str:
+    """``1 collector``, ``3 collectors``."""
+    return f"{n} collector{'' if n == 1 else 's'}"
+
+
 def _team_limit(manifest: dict[str, Any]) -> str:
     """How the search space bounds the team, in words (empty when the team is not searched)."""
     study = manifest.get("study") or next(iter(manifest.get("studies") or []), {})
@@ -567,7 +572,7 @@ def feasibility_report(result: FeasibilityResult) -> Report:
                         f"goal; the team costs {team_cost} a year, and {chance}.")
         else:
             headline = (f"No: no team from {sizes} collectors meets every goal with the policies tried; the nearest miss "
-                        f"({result.collectors} collector{'s' if result.collectors != 1 else ''}) falls short on {result.binding.bound.text if result.binding else 'a constraint'}.")
+                        f"({plural_collectors(result.collectors)}) falls short on {result.binding.bound.text if result.binding else 'a constraint'}.")
     else:
         question = f"Can a policy meet {goals} with our team ({result.collectors} collectors)?" if "team.collectors" not in result.params else \
             f"Can a policy meet {goals}{_team_limit(result.manifest)}?"
