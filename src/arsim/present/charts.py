@@ -343,11 +343,13 @@ def pareto_chart(result: OptimizeResult) -> alt.LayerChart:
     front_trials = {point["trial"] for point in result.pareto}
     data["on the front"] = data["trial"].isin(front_trials)
     fx, fy = d3_format(first, currency=currency), d3_format(second, currency=currency)
-    x = alt.X(f"{first}:Q", title=axis_title(first, currency=currency), scale=alt.Scale(zero=False), axis=alt.Axis(format=fx))
-    y = alt.Y(f"{second}:Q", title=axis_title(second, currency=currency), scale=alt.Scale(zero=False), axis=alt.Axis(format=fy))
+    x = alt.X(f"{first}:Q", title=axis_title(first, currency=currency), scale=alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(format=fx, tickCount=6, labelOverlap=True))
+    y = alt.Y(f"{second}:Q", title=axis_title(second, currency=currency), scale=alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(format=fy, tickCount=6, labelOverlap=True))
     tooltip = ["trial:Q", "status:N", alt.Tooltip(f"{first}:Q", format=fx, title=label_of(first)),
                alt.Tooltip(f"{second}:Q", format=fy, title=label_of(second))]
-    cloud = alt.Chart(data).mark_point(size=45, opacity=0.6).encode(x=x, y=y, color=alt.Color("status:N", title=None, scale=FEASIBILITY_COLOURS),
+    cloud = alt.Chart(data).mark_point(filled=True, size=45, opacity=0.6).encode(x=x, y=y, color=alt.Color("status:N", title=None, scale=FEASIBILITY_COLOURS),
                                                                     tooltip=tooltip)
     front = data[data["on the front"]].sort_values(first)
     line = alt.Chart(front).mark_line(color="#2ca02c", strokeWidth=2).encode(x=x, y=y)
