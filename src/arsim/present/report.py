@@ -561,9 +561,9 @@ def feasibility_report(result: FeasibilityResult) -> Report:
     winner = _winner_table(result.baseline, result.best)
     goals = " and ".join(c.bound.text for c in result.goals)
     team_cost = format_value(result.team_cost_per_year, "team_cost_per_year", currency=currency)
-    surest = min(result.goals, key=lambda c: c.probability)
-    chance = f"the least sure goal, {surest.bound.text}, holds on {surest.probability:.0%} of fresh replications (95% CI " \
-             f"{surest.probability_low:.0%} to {surest.probability_high:.0%})"
+    least_sure = min(result.goals, key=lambda c: c.probability)
+    chance = f"the least sure goal, {least_sure.bound.text}, holds on {least_sure.probability:.0%} of fresh replications (95% CI " \
+             f"{least_sure.probability_low:.0%} to {least_sure.probability_high:.0%})"
     if result.staffing:
         sizes = f"{result.staffing[0].collectors} to {result.staffing[-1].collectors}"
         question = f"Can a policy meet {goals}, and with how many collectors (trying {sizes})?"
