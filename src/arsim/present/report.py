@@ -489,6 +489,14 @@ def plural_collectors(n: int) -> str:
     return f"{n} collector{'' if n == 1 else 's'}"
 
 
+def _staffing_range(result: FeasibilityResult) -> tuple[int, int]:
+    """The staffing range asked for (the manifest's studies, one per team size), not only the sizes tried before one was feasible."""
+    sizes = [lever.get("value") for study in result.manifest.get("studies") or [] if isinstance(study, dict)
+             for lever in study.get("space") or [] if lever.get("path") == "team.collectors" and lever.get("kind") == "fixed"]
+    sizes = [int(size) for size in sizes if isinstance(size, (int, float))] or [a.collectors for a in result.staffing]
+    return min(sizes), max(sizes)
+
+
 def _team_limit(manifest: dict[str, Any]) -> str:
     """How the search space bounds the team, in words (empty when the team is not searched)."""
     study = manifest.get("study") or next(iter(manifest.get("studies") or []), {})
@@ -565,7 +573,8 @@ def feasibility_report(result: FeasibilityResult) -> Report:
     chance = f"the least sure goal, {least_sure.bound.text}, holds on {least_sure.probability:.0%} of fresh replications (95% CI " \
              f"{least_sure.probability_low:.0%} to {least_sure.probability_high:.0%})"
     if result.staffing:
-        sizes = f"{result.staffing[0].collectors} to {result.staffing[-1].collectors}"
+        low, high = _staffing_range(result)
+        sizes = f"{low} to {high}"
         question = f"Can a policy meet {goals}, and with how many collectors (trying {sizes})?"
         if result.smallest_team is not None:
             headline = (f"Yes, with {result.smallest_team} collectors (today {today}): the smallest team tried for which a policy meets every "
@@ -574,10 +583,10 @@ def feasibility_report(result: FeasibilityResult) -> Report:
             headline = (f"No: no team from {sizes} collectors meets every goal with the policies tried; the nearest miss "
                         f"({plural_collectors(result.collectors)}) falls short on {result.binding.bound.text if result.binding else 'a constraint'}.")
     else:
-        question = f"Can a policy meet {goals} with our team ({result.collectors} collectors)?" if "team.collectors" not in result.params else \
+        question = f"Can a policy meet {goals} with our team ({plural_collectors(result.collectors)})?" if "team.collectors" not in result.params else \
             f"Can a policy meet {goals}{_team_limit(result.manifest)}?"
         if result.feasible:
-            headline = f"Yes: a policy meets every goal with {result.collectors} collectors (team cost {team_cost} a year); {chance}."
+            headline = f"Yes: a policy meets every goal with {plural_collectors(result.collectors)} (team cost {team_cost} a year); {chance}."
         else:
             binding = result.binding
             headline = ("No: the best policy found falls short" + (
