@@ -1,5 +1,5 @@
 """Reports as their readers get them: report.html opened in a real headless Chromium with the network off, and
-report.xlsx opened with openpyxl; one small results folder of each kind (run, compare, sweep, capacity)."""
+report.xlsx opened with openpyxl; one small results folder of each kind (run, compare, sweep, capacity, optimize, feasibility)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ from arsim.present.folders import results_kind
 from arsim.present.report import REPORT_KINDS, read_results, write_report
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
-KINDS = ("run", "compare", "sweep", "capacity")
+KINDS = ("run", "compare", "sweep", "capacity", "optimize", "feasibility")
+SEARCH_SCENARIO = SCENARIO.parent / "smb.yaml"
+SEARCH_TINY = {"portfolio.segments.prompt.customers": 40, "portfolio.segments.slow.customers": 30, "run.horizon_days": 90,
+               "run.warmup_days": 30, "money.currency": "USD"}
+SEARCH_SPACE = {"policy.discount.percent": {"low": 0, "high": 2, "step": 0.5}, "policy.dunning.volume.call": {"low": 0.5, "high": 2, "step": 0.5}}
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 if BROWSER is None and os.environ.get("CI"):
     raise RuntimeError("CI must have Chromium (.ci/run installs it) to test reports in a real browser")
@@ -39,8 +43,23 @@ def folders(tmp_path_factory) -> dict[str, Path]:
     arsim.sweep(scenario, {"team.collectors": [2, 3], "policy.discount.percent": [0, 1]}, folder=root / "sweep")
     arsim.capacity(scenario, contact_scales=[1, 2], collectors=[2, 3], folder=root / "capacity")
     arsim.run_experiment(scenario, replications=1).write(root / "run-1")  # one replication: no intervals to draw
+    small = arsim.load_scenario(SEARCH_SCENARIO).with_overrides(SEARCH_TINY)
+    arsim.optimize(small, space=SEARCH_SPACE, trials=5, objectives=["dso", "net_cost"], constraints=["past_due_amount<=+50%"],
+                   folder=root / "optimize", seed=3, replications=2, top=2, fresh_replications=2)
+    # feasibility through the command line and its --report flag (exit 1: not feasible with one or two collectors)
+    from arsim.cli.main import main
+
+    flags = [arg for path, value in SEARCH_TINY.items() for arg in ("--set", f"{path}={value}")]
+    space = root / "space.yaml"
+    space.write_text("policy.discount.percent: [0, 1]\npolicy.dunning.volume.call: {low: 0.5, high: 2, step: 0.5}\n")
+    code = main(["feasibility", str(SEARCH_SCENARIO), *flags, "--goal", "past_due_amount<=-25%", "--goal", "dso<=-10", "--collectors", "1:2",
+                 "--space", str(space), "--trials", "3", "--replications", "2", "--top", "2", "--fresh-replications", "2",
+                 "--out", str(root / "feasibility"), "--report"])
+    assert code in (0, 1)
+    assert {"report.html", "report.xlsx"} <= {p.name for p in (root / "feasibility").iterdir()}
     for kind in KINDS:
-        write_report(root / kind)
+        if kind != "feasibility":  # its report came from the command, the others' from their folders
+            write_report(root / kind)
     write_report(root / "run-1")
     return {kind: root / kind for kind in KINDS}
 
@@ -54,13 +73,33 @@ def test_each_results_folder_knows_its_kind(folders):
     assert results_kind({"kind": "optimize", "command": "arsim run x"}) == "optimize"
     assert results_kind({"command": "arsim feasibility a.yaml"}) == "feasibility"
     assert results_kind({"command": None, "capacity": {}}) == "capacity"
+    assert results_kind({"command": None, "study": {}}) == "optimize" and results_kind({"command": None, "studies": []}) == "feasibility"
+
+
+def test_a_search_folder_reads_back_as_the_result_that_wrote_it(folders):
+    """The report of a saved search shows what the search returned: figures, checks, trials and lever importances."""
+    _, read = read_results(folders["optimize"])
+    saved = arsim.load_scenario(SEARCH_SCENARIO)
+    assert [o.text for o in read.objectives] == ["dso:min", "net_cost:min"]
+    assert [c.bound.text for c in read.constraints] == ["past_due_amount<=+50%"]
+    assert len(read.baseline["dso"]) == len(read.best["dso"]) == len(read.confirmation_replications) == 2
+    assert len(read.trials) == 5 and read.trials["feasible"].dtype == bool and read.pareto
+    assert read.policy != saved.policy and read.policy.discount.percent == read.params["policy.discount.percent"]
+    # Each searched lever's importance to the first objective, shares summing to one, largest first.
+    assert set(read.importances) <= set(SEARCH_SPACE) and read.importances
+    assert sum(read.importances.values()) == pytest.approx(1.0)
+    assert list(read.importances.values()) == sorted(read.importances.values(), reverse=True)
+    _, feasible = read_results(folders["feasibility"])
+    assert [a.collectors for a in feasible.staffing][0] == 1 and [c.bound.text for c in feasible.goals] == ["past_due_amount<=-25%", "dso<=-10"]
+    assert all(0 <= c.probability_low <= c.probability <= c.probability_high <= 1 for c in feasible.goals)
 
 
 def test_a_folder_without_a_report_builder_is_refused_in_one_line(folders, tmp_path):
     folder = tmp_path / "later"
     folder.mkdir()
-    (folder / "manifest.json").write_text('{"command": "arsim optimize baseline.yaml"}')
-    with pytest.raises(InputError, match=r"no report for results of `arsim optimize` yet; reports exist for capacity, compare, run, sweep"):
+    (folder / "manifest.json").write_text('{"command": "arsim ledger kpis ledger.csv"}')
+    with pytest.raises(InputError, match=r"no report for results of `arsim ledger` yet; reports exist for capacity, compare, feasibility, "
+                                         r"optimize, run, sweep"):
         write_report(folder)
     with pytest.raises(InputError, match="not a results folder"):
         write_report(tmp_path)
@@ -126,7 +165,9 @@ def test_the_browser_check_sees_a_chart_that_fails(folders, tmp_path):
 
 def test_a_report_workbook_has_its_sheets_and_finance_formats(folders):
     expected = {"run": ["About", "KPIs", "Replications", "Monthly"], "compare": ["About", "Comparison", "Money lines", "Replications"],
-                "sweep": ["About", "Summary", "Replications"], "capacity": ["About", "Levels", "Replications"]}
+                "sweep": ["About", "Summary", "Replications"], "capacity": ["About", "Levels", "Replications"],
+                "optimize": ["About", "Winner vs baseline", "Constraints", "Winning levers", "Trials", "Selection", "Replications", "Pareto front"],
+                "feasibility": ["About", "Goals", "Staffing", "Winner vs baseline", "Winning levers", "Trials", "Selection", "Replications"]}
     for kind in KINDS:
         book = openpyxl.load_workbook(folders[kind] / "report.xlsx")
         assert book.sheetnames == expected[kind]
@@ -159,6 +200,27 @@ def test_a_report_workbook_has_its_sheets_and_finance_formats(folders):
     header = [c.value for c in capacity[1]]
     assert capacity.cell(row=2, column=header.index("utilization") + 1).number_format == "0.0%"
     assert capacity.cell(row=2, column=header.index("collectors") + 1).number_format == "0"
+    search = openpyxl.load_workbook(folders["optimize"] / "report.xlsx")
+    winner = search["Winner vs baseline"]
+    header = [c.value for c in winner[1]]
+    rows = {row[0].value: row for row in winner.iter_rows(min_row=2)}
+    for column in ("baseline", "winner", "diff", "ci_low", "ci_high"):
+        assert rows["dso"][header.index(column)].number_format == "#,##0.0"
+        assert rows["net_cost"][header.index(column)].number_format.startswith('"$"#,##0')
+        assert isinstance(rows["dso"][header.index(column)].value, float)
+    assert rows["dso"][header.index("relative_change")].number_format == "0.0%"
+    trials = search["Trials"]
+    header = [c.value for c in trials[1]]
+    assert trials.max_row == 6 and {"trial", "state", "dso", "net_cost", "feasible", *SEARCH_SPACE} <= set(header)
+    assert trials.cell(row=2, column=header.index("net_cost") + 1).number_format.startswith('"$"#,##0')
+    goals = openpyxl.load_workbook(folders["feasibility"] / "report.xlsx")
+    header = [c.value for c in goals["Goals"][1]]
+    first = [c for c in goals["Goals"][2]]
+    assert first[header.index("bound")].value == "past_due_amount<=-25%"
+    assert first[header.index("probability")].number_format == "0%" and first[header.index("needed")].number_format.startswith('"$"')
+    header = [c.value for c in goals["Staffing"][1]]
+    assert [row[header.index("collectors")] for row in goals["Staffing"].iter_rows(min_row=2, values_only=True)][0] == 1
+    assert goals["Staffing"].cell(row=2, column=header.index("team_cost_per_year") + 1).number_format.startswith('"$"#,##0')
 
 
 def test_charts_export_png_and_svg_without_a_browser(folders, tmp_path, monkeypatch):
@@ -186,7 +248,8 @@ def test_report_flag_and_report_command(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [f"arsim: error: {tmp_path / 'missing'}: no such results folder",
-                     f"arsim: error: {tmp_path}: not a results folder (no manifest.json; arsim run, compare, sweep and capacity write one)"]
+                     f"arsim: error: {tmp_path}: not a results folder (no manifest.json; arsim run, compare, sweep, capacity, optimize and "
+                     "feasibility write one)"]
 
 
 def test_a_calibration_chart_draws_observed_against_simulated(tmp_path):

@@ -89,6 +89,7 @@ class FeasibilityResult:
     staffing: tuple[StaffingAttempt, ...] = ()
     selection: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     trials: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    importances: dict[str, float] = field(default_factory=dict)  # lever -> its importance to the goal shortfall (PED-ANOVA)
     folder: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -123,6 +124,7 @@ class FeasibilityResult:
             "staffing": [a.to_json() for a in self.staffing], "smallest_team": self.smallest_team,
             "baseline": {"kpis": {k: kpi_object(v) for k, v in self.baseline.items()}},
             "best": {"kpis": {k: kpi_object(v) for k, v in self.best.items()}},
+            "importances": {k: clean_number(v) for k, v in self.importances.items()},
         }
 
     def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
@@ -216,7 +218,7 @@ def feasibility(
         team_cost_per_year=chosen.winner_collectors * scenario.team.cost_per_collector_per_year, policy_file=policy_file,
         study=chosen.plan.name, storage=shown_url(url), n_trials=sum(o.n_trials for o in outcomes), baseline=selection.baseline_b,
         best=selection.winner_b, confirmation_replications=selection.block_b, staffing=tuple(attempts),
-        selection=pd.DataFrame(selection.rows), trials=chosen.trials, folder=target if save else None,
+        selection=pd.DataFrame(selection.rows), trials=chosen.trials, importances=chosen.importances, folder=target if save else None,
         manifest=manifest | {"confirmation_replications": list(selection.block_b), "selection_replications": list(selection.block_a)},
     )
     if save:

@@ -16,6 +16,7 @@ levers, objective means, constraint values), ``selection.csv`` (the candidates o
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,7 @@ class SearchOutcome:
     checks: tuple[BoundCheck, ...]
     trials: pd.DataFrame
     pareto: list[dict[str, Any]]
+    importances: dict[str, float] = field(default_factory=dict)
 
     @property
     def winner_policy(self) -> Policy:
@@ -144,6 +146,7 @@ class OptimizeResult:
     selection: pd.DataFrame
     trials: pd.DataFrame
     pareto: list[dict[str, Any]]
+    importances: dict[str, float] = field(default_factory=dict)  # lever -> its importance to the primary objective (PED-ANOVA)
     folder: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -168,6 +171,7 @@ class OptimizeResult:
                      "constraints": [c.to_json() for c in self.constraints],
                      "diff_vs_baseline": {k: self.diff(k) for k in self.best}},
             "pareto": self.pareto,
+            "importances": {k: clean_number(v) for k, v in self.importances.items()},
         }
 
     def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
@@ -228,6 +232,32 @@ def pareto_of(plan: StudyPlan, study: optuna.Study) -> list[dict[str, Any]]:
     return front
 
 
+def importances_of(plan: StudyPlan, study: optuna.Study) -> dict[str, float]:
+    """How much each searched lever matters to the primary objective across the completed trials, largest first,
+    summing to 1.
+
+    Optuna's PED-ANOVA evaluator: it asks how differently each lever is spread among the best trials (the top
+    ``target_quantile``, at least two) than among all of them, so it suits the few dozen trials a search runs; it is
+    deterministic and needs no scikit-learn (fANOVA would). Empty when there is nothing to apportion: fewer than two
+    completed trials, or no lever that varied.
+    """
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    varied = [name for name in {n for t in complete for n in t.params} if len({repr(t.params.get(name)) for t in complete}) > 1]
+    if len(complete) < 2 or not varied:
+        return {}
+    # The best quarter of the trials, but at least two of them when there are more than two.
+    quantile = max(0.25, 2.0 / len(complete)) if len(complete) > 2 else 0.5
+    sign = -1.0 if plan.objectives[0].direction == "maximize" else 1.0  # PED-ANOVA looks for low target values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its notes on the target's direction (handled by the sign) and on tiny studies
+        found = optuna.importance.get_param_importances(study, evaluator=optuna.importance.PedAnovaImportanceEvaluator(target_quantile=quantile),
+                                                        params=sorted(varied), target=lambda t: sign * t.values[0], normalize=False)
+    total = sum(found.values())
+    if not total > 0:  # the good trials are spread like all of them on every lever: nothing to apportion
+        return {}
+    return {name: float(share) / total for name, share in sorted(found.items(), key=lambda item: -item[1])}
+
+
 def make_executor(*, jobs: int, cluster: str | None):
     """The executor every evaluation of a search goes through (a kept pool: one start-up for the whole search)."""
     if cluster is not None:
@@ -282,7 +312,7 @@ def search_and_select(plan: StudyPlan, *, trials: int, top: int, fresh: int, exe
         selection = select_and_confirm(plan, candidates, executor=executor, fresh=fresh, progress=progress)
         checks = check_bounds(plan.bounds, selection.winner_b, selection.baseline_b)
         return SearchOutcome(plan, finished, ran, selection, checks, trials_table(plan, study),
-                             pareto_of(plan, study) if not plan.goals else [])
+                             pareto_of(plan, study) if not plan.goals else [], importances_of(plan, study))
     finally:
         storage.remove_session()
         storage.engine.dispose()
@@ -341,7 +371,8 @@ def optimize(
         constraints=outcome.checks, params=selection.winner.params, collectors=outcome.winner_collectors,
         policy=outcome.winner_policy.model_copy(update={"name": f"{name}-best"}),
         policy_file=policy_file, baseline=selection.baseline_b, best=selection.winner_b, confirmation_replications=selection.block_b,
-        selection=pd.DataFrame(selection.rows), trials=outcome.trials, pareto=outcome.pareto, folder=target if save else None,
+        selection=pd.DataFrame(selection.rows), trials=outcome.trials, pareto=outcome.pareto, importances=outcome.importances,
+        folder=target if save else None,
         manifest=manifest | {"confirmation_replications": list(selection.block_b), "selection_replications": list(selection.block_a)},
     )
     if save:

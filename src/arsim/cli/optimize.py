@@ -21,6 +21,7 @@ from arsim.cli.common import (
     plural,
     positive,
 )
+from arsim.cli.report import add_report_option, report_extra
 from arsim.errors import InputError
 
 SEARCH_FLAGS = {
@@ -82,6 +83,14 @@ def _search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fresh-replications", type=positive, default=10,
                         help="fresh replications for selection, and as many again for the reported figures (default 10)")
     add_run_options(parser, out="results/<study>", what="the tables", jobs_help="worker processes for a trial's replications")
+    add_report_option(parser)
+
+
+def _write_report(args: argparse.Namespace, result) -> None:
+    """With --report, report.html and report.xlsx beside the search's tables (the search has written its folder by now)."""
+    write = report_extra(args, result)
+    if write is not None and result.folder is not None:
+        write(result.folder)
 
 
 def _space(args: argparse.Namespace):
@@ -118,6 +127,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from arsim.analysis.optimize import DEFAULT_OBJECTIVES, optimize
 
     result = optimize(objectives=args.objectives or DEFAULT_OBJECTIVES, constraints=args.constraints, **options)
+    _write_report(args, result)
     if args.json:
         print(json.dumps(result.to_json(), allow_nan=False))
         return 0
@@ -142,7 +152,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         print("\nno policy tried meets every constraint on fresh replications; the nearest miss is shown")
     print(f"\npolicy written to {result.policy_file} (arsim run {args.scenario} --policy {result.policy_file}"
           f"{'' if result.collectors == scenario.team.collectors else f' --set team.collectors={result.collectors}'})")
-    print(f"results written to {result.folder}/")
+    print(f"results written to {result.folder}/" + (" (with report.html and report.xlsx)" if args.report else ""))
     return 0
 
 
@@ -184,6 +194,7 @@ def cmd_feasibility(args: argparse.Namespace) -> int:
 
     parse_staffing(args.collectors)  # a malformed range fails before anything runs
     result = feasibility(goals=args.goals, constraints=args.constraints, collectors=args.collectors, **options)
+    _write_report(args, result)
     if args.json:
         print(json.dumps(result.to_json(), allow_nan=False))
         return 0 if result.feasible else INFEASIBLE_EXIT
@@ -192,7 +203,7 @@ def cmd_feasibility(args: argparse.Namespace) -> int:
         print(line)
     kpis = list(dict.fromkeys([c.bound.kpi for c in result.goals + result.constraints] + list(SHOWN_KPIS)))
     _kpi_table(result, kpis)
-    print(f"\nresults written to {result.folder}/")
+    print(f"\nresults written to {result.folder}/" + (" (with report.html and report.xlsx)" if args.report else ""))
     return 0 if result.feasible else INFEASIBLE_EXIT
 
 

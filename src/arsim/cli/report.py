@@ -23,7 +23,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser("report", help="write report.html and report.xlsx for a results folder",
                                  description="Write report.html (one self-contained page that opens offline: the question, the answer, "
                                              "the KPI table with 95% CIs and the charts) and report.xlsx (the tables, in finance number "
-                                             "formats) into a results folder written by run, compare, sweep or capacity.")
+                                             "formats) into a results folder written by run, compare, sweep, capacity, optimize or feasibility.")
     report.add_argument("results", metavar="RESULTS_DIR", help="a results folder (it has a manifest.json)")
     report.add_argument("--images", action="store_true", help="also save every chart as PNG and SVG in RESULTS_DIR/charts/ (no browser needed)")
     report.set_defaults(handler=cmd_report, flags=REPORT_FLAGS)

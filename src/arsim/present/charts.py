@@ -1,7 +1,7 @@
-"""Altair charts of arsim's typed results: a run over time, policy comparisons, sweeps, capacity studies, calibrations.
+"""Altair charts of arsim's typed results: a run over time, policy comparisons, sweeps, capacity studies, policy searches, calibrations.
 
 The only module (with the report page) that imports altair. Every chart is built from a typed result the API
-returns (`ExperimentResult`, `Comparison`, `Sweep`, `CapacityStudy`, `Calibration`), so a notebook draws the same
+returns (`ExperimentResult`, `Comparison`, `Sweep`, `CapacityStudy`, `OptimizeResult`, `FeasibilityResult`, `Calibration`), so a notebook draws the same
 chart as `arsim report`. Money is labelled in the scenario's ``money.currency``. `save_chart` writes HTML that
 carries the Vega JavaScript inline (through vl-convert), so it opens on a machine without internet access; a
 .png or .svg suffix exports an image instead, also through vl-convert, without a browser.
@@ -18,12 +18,14 @@ import pandas as pd
 
 from arsim.analysis.capacity import CapacityStudy
 from arsim.analysis.compare import Comparison
+from arsim.analysis.feasibility import FeasibilityResult
+from arsim.analysis.optimize import OptimizeResult
 from arsim.analysis.sweep import Sweep
 from arsim.experiment.results import ExperimentResult
 from arsim.experiment.statistics import confidence_interval
 from arsim.files import atomic_write
 from arsim.ledger.calibrate.fit import Calibration
-from arsim.present.formats import axis_title, currency_of, d3_format, label_of, unit_of
+from arsim.present.formats import axis_title, currency_of, d3_format, format_value, label_of, unit_of
 
 AGING_BUCKETS: tuple[str, ...] = ("aging_current", "aging_1-30", "aging_31-60", "aging_61-90", "aging_91+")
 """The aging buckets of open receivables, youngest first (the stacking order of the aging chart)."""
@@ -274,6 +276,158 @@ def capacity_chart(study: CapacityStudy) -> alt.VConcatChart:
         alt.hconcat(panel(alt.layer(sla, target), "queries answered within the SLA (dotted: target)"),
                     panel(alt.layer(*_with_intervals(data, dso_band, low="dso_ci_low"), dso_line), "DSO with 95% CI")),
     ).properties(title=f"capacity study; red dashed line: saturation point; money in {currency}")
+
+
+# ---------------------------------------------------------------------------------------------- policy search
+
+FEASIBILITY_COLOURS = alt.Scale(domain=["meets every bound", "misses a bound"], range=["#1f77b4", "#d62728"])
+"""Trials that meet every constraint or goal in blue, the others in red, in every chart of a search."""
+
+
+def _searched(result: OptimizeResult | FeasibilityResult) -> tuple[str, str]:
+    """The trials' primary objective column and its direction: the first objective, or a goal search's total shortfall."""
+    if isinstance(result, OptimizeResult):
+        return result.objectives[0].kpi, result.objectives[0].direction
+    return "goal_shortfall", "minimize"
+
+
+def _complete_trials(result: OptimizeResult | FeasibilityResult, columns: Sequence[str]) -> pd.DataFrame:
+    """The trials that produced every given value, with a readable feasibility label."""
+    trials = result.trials
+    if trials.empty or any(c not in trials for c in columns):
+        return pd.DataFrame(columns=[*columns, "trial", "feasible", "status"])
+    done = trials[(trials["state"] == "complete") & trials[list(columns)].notna().all(axis=1)].copy()
+    done["status"] = np.where(done["feasible"].astype(bool), "meets every bound", "misses a bound")
+    return done
+
+
+def optimization_history_chart(result: OptimizeResult | FeasibilityResult) -> alt.LayerChart:
+    """The primary objective of every trial in the order run, feasible and infeasible marked, with the best feasible so far.
+
+    The search's own numbers (common replications, picked for being good): the reported figures come from fresh
+    replications; this chart shows how the search went, not what the winner will do.
+    """
+    currency = currency_of(result.manifest)
+    kpi, direction = _searched(result)
+    data = _complete_trials(result, [kpi])
+    fmt = d3_format(kpi, currency=currency)
+    values = data[kpi].where(data["feasible"].astype(bool))
+    data["best"] = values.cummin() if direction == "minimize" else values.cummax()
+    numbers = sorted(int(t) for t in data["trial"])
+    ticks = {"values": numbers} if len(numbers) <= 20 else {"tickCount": 10}  # whole trial numbers only
+    x = alt.X("trial:Q", title="trial", axis=alt.Axis(format="d", **ticks), scale=alt.Scale(zero=False))
+    y_title = f"{axis_title(kpi, currency=currency)}, search mean"
+    points = alt.Chart(data).mark_point(filled=True, size=55, opacity=0.85).encode(
+        x=x, y=alt.Y(f"{kpi}:Q", title=y_title, scale=alt.Scale(zero=False), axis=alt.Axis(format=fmt)),
+        color=alt.Color("status:N", title=None, scale=FEASIBILITY_COLOURS),
+        shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=FEASIBILITY_COLOURS.domain, range=["circle", "cross"])),
+        tooltip=["trial:Q", "status:N", alt.Tooltip(f"{kpi}:Q", format=fmt, title=label_of(kpi))])
+    layers = [points]
+    best = data.dropna(subset=["best"])
+    if not best.empty:
+        layers.insert(0, alt.Chart(best).mark_line(interpolate="step-after", color="#2ca02c", strokeWidth=2).encode(
+            x=x, y=alt.Y("best:Q", title=y_title), tooltip=["trial:Q", alt.Tooltip("best:Q", format=fmt, title="best feasible so far")]))
+    way = "lowest" if direction == "minimize" else "highest"
+    return alt.layer(*layers).properties(title=f"{label_of(kpi)} trial by trial (green: {way} feasible so far)", width=2 * WIDTH, height=HEIGHT)
+
+
+def pareto_chart(result: OptimizeResult) -> alt.LayerChart:
+    """The first two objectives of every trial, the Pareto front of feasible trials joined and marked.
+
+    With more than two objectives the front is drawn on the first two (a point may then look dominated on them
+    and be on the front through a third).
+    """
+    currency = currency_of(result.manifest)
+    first, second = result.objectives[0].kpi, result.objectives[1].kpi
+    data = _complete_trials(result, [first, second])
+    front_trials = {point["trial"] for point in result.pareto}
+    data["on the front"] = data["trial"].isin(front_trials)
+    fx, fy = d3_format(first, currency=currency), d3_format(second, currency=currency)
+    x = alt.X(f"{first}:Q", title=axis_title(first, currency=currency), scale=alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(format=fx, tickCount=6, labelOverlap=True))
+    y = alt.Y(f"{second}:Q", title=axis_title(second, currency=currency), scale=alt.Scale(zero=False, nice=True),
+              axis=alt.Axis(format=fy, tickCount=6, labelOverlap=True))
+    tooltip = ["trial:Q", "status:N", alt.Tooltip(f"{first}:Q", format=fx, title=label_of(first)),
+               alt.Tooltip(f"{second}:Q", format=fy, title=label_of(second))]
+    cloud = alt.Chart(data).mark_point(filled=True, size=45, opacity=0.6).encode(x=x, y=y, color=alt.Color("status:N", title=None, scale=FEASIBILITY_COLOURS),
+                                                                    tooltip=tooltip)
+    front = data[data["on the front"]].sort_values(first)
+    line = alt.Chart(front).mark_line(color="#2ca02c", strokeWidth=2).encode(x=x, y=y)
+    marked = alt.Chart(front).mark_point(filled=True, size=110, color="#2ca02c", shape="diamond").encode(x=x, y=y, tooltip=tooltip)
+    more = f" (of {len(result.objectives)} objectives)" if len(result.objectives) > 2 else ""
+    return alt.layer(cloud, line, marked).properties(title=f"Pareto front{more}: green diamonds, {len(front)} of {len(data)} trials",
+                                                     width=1.4 * WIDTH, height=1.2 * HEIGHT)
+
+
+def importance_chart(result: OptimizeResult | FeasibilityResult) -> alt.Chart:
+    """How much each searched lever mattered to the primary objective (Optuna's PED-ANOVA, shares summing to 100%)."""
+    kpi, _ = _searched(result)
+    data = pd.DataFrame({"lever": list(result.importances), "importance": list(result.importances.values())})
+    return alt.Chart(data).mark_bar(color="#1f77b4").encode(
+        x=alt.X("importance:Q", title=f"importance to {label_of(kpi)}", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("lever:N", title=None, sort="-x"),
+        tooltip=["lever:N", alt.Tooltip("importance:Q", format=".1%")],
+    ).properties(title="Which levers mattered", width=WIDTH, height=max(60, 24 * len(data)))
+
+
+def feasibility_chart(result: FeasibilityResult | OptimizeResult) -> alt.HConcatChart:
+    """Each goal (or constraint): the baseline, the threshold and what the policy reached (with its 95% CI), and the
+    probability it is met (share of fresh replications, Wilson 95% CI)."""
+    currency = currency_of(result.manifest)
+    checks = list(result.goals) + list(result.constraints) if isinstance(result, FeasibilityResult) else list(result.constraints)
+    panels = []
+    for check in checks:
+        kpi = check.bound.kpi
+        fmt = d3_format(kpi, currency=currency)
+        _, low, high = confidence_interval(result.best.get(kpi, []))
+        marks = pd.DataFrame([{"what": "baseline", "value": check.baseline},
+                              {"what": "reached", "value": check.reached, "low": low, "high": high},
+                              {"what": "needed", "value": check.threshold}])
+        y = alt.Y("what:N", title=None, scale=alt.Scale(domain=["baseline", "needed", "reached"]))
+        x = alt.X("value:Q", title=axis_title(kpi, currency=currency), scale=alt.Scale(zero=False), axis=alt.Axis(format=fmt))
+        colour = alt.Color("what:N", legend=None, scale=alt.Scale(domain=["baseline", "needed", "reached"], range=["#888", "#d62728", "#1f77b4"]))
+        points = alt.Chart(marks).mark_point(filled=True, size=90).encode(x=x, y=y, color=colour,
+                                                                          tooltip=["what:N", alt.Tooltip("value:Q", format=fmt)])
+        interval = marks.dropna(subset=["low", "high"])
+        bars = alt.Chart(interval).mark_rule(strokeWidth=2, color="#1f77b4").encode(x="low:Q", x2="high:Q", y=y) if not interval.empty else None
+        status = "met" if check.met else "missed"
+        panels.append(alt.layer(*([bars] if bars is not None else []), points).properties(
+            title=f"{check.bound.text}: {status}", width=WIDTH, height=80))
+    chances = pd.DataFrame([{"goal": c.bound.text, "probability": c.probability, "low": c.probability_low, "high": c.probability_high,
+                             "status": "met" if c.met else "missed"} for c in checks])
+    y = alt.Y("goal:N", title=None, scale=alt.Scale(domain=[c.bound.text for c in checks]))
+    chance_title = "probability met (share of fresh replications)"
+    x = alt.X("probability:Q", title=chance_title, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"))
+    tooltip = ["goal:N", alt.Tooltip("probability:Q", format=".0%"), alt.Tooltip("low:Q", format=".0%", title="95% CI low"),
+               alt.Tooltip("high:Q", format=".0%", title="95% CI high")]
+    chance = alt.layer(alt.Chart(chances).mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title=chance_title), x2="high:Q", y=y),
+                       alt.Chart(chances).mark_point(filled=True, size=90).encode(
+                           x=x, y=y, tooltip=tooltip, color=alt.Color("status:N", title=None, scale=alt.Scale(domain=["met", "missed"],
+                                                                                                            range=["#1f77b4", "#d62728"])))
+                       ).properties(title="probability each is met (Wilson 95% CI)", width=WIDTH, height=30 * len(checks) + 20)
+    # Each panel's colours and categories are its own (Vega would otherwise merge the legends' domains).
+    return alt.hconcat(alt.vconcat(*panels).resolve_scale(color="independent", y="independent"), chance).resolve_scale(
+        color="independent", y="independent")
+
+
+def staffing_chart(result: FeasibilityResult) -> alt.LayerChart:
+    """Each team size tried: how far its best policy fell short of the goals (0 when feasible), and what the team costs."""
+    currency = currency_of(result.manifest)
+    data = pd.DataFrame([{"collectors": a.collectors, "shortfall": a.shortfall, "cost": a.team_cost_per_year,
+                          "status": "feasible" if a.feasible else f"short; binding goal {a.binding}"} for a in result.staffing])
+    data["feasible"] = ["feasible" if a.feasible else "not feasible" for a in result.staffing]
+    data["label"] = [f"{format_value(a.team_cost_per_year, 'team_cost_per_year', currency=currency)} a year" for a in result.staffing]
+    x = alt.X("collectors:O", title="collectors", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("shortfall:Q", title="total goal shortfall (share of the goals' scale)", axis=alt.Axis(format=".0%"))
+    bars = alt.Chart(data).mark_bar(size=28).encode(
+        x=x, y=y, color=alt.Color("feasible:N", title=None, scale=alt.Scale(domain=["feasible", "not feasible"], range=["#1f77b4", "#d62728"])),
+        tooltip=["collectors:O", "status:N", alt.Tooltip("shortfall:Q", format=".1%"),
+                 alt.Tooltip("cost:Q", format=",.0f", title=f"team cost a year ({currency})")])
+    feasible = data[data["feasible"] == "feasible"]
+    ticks = [alt.Chart(feasible).mark_tick(thickness=3, size=30, color="#1f77b4").encode(x=x, y=y)] if not feasible.empty else []  # a zero bar shows
+    labels = alt.Chart(data).mark_text(dy=-8, fontSize=10).encode(x=x, y=y, text="label:N")
+    return alt.layer(bars, *ticks, labels).properties(title="the staffing range: the smallest team whose best policy meets every goal",
+                                                     width=WIDTH + 40 * len(data), height=HEIGHT)
 
 
 # ---------------------------------------------------------------------------------------------- calibration

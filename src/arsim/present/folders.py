@@ -17,6 +17,10 @@ import pandas as pd
 
 from arsim.analysis.capacity import CapacityStudy
 from arsim.analysis.compare import Comparison
+from arsim.analysis.feasibility import FeasibilityResult, StaffingAttempt
+from arsim.analysis.goals import parse_bound, parse_objective
+from arsim.analysis.optimize import BoundCheck, OptimizeResult
+from arsim.analysis.search_space import apply_levers
 from arsim.analysis.sweep import Sweep
 from arsim.errors import InputError
 from arsim.experiment.results import ExperimentResult
@@ -30,7 +34,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise InputError(f"{folder}: no such results folder")
     if not path.is_file():
-        raise InputError(f"{folder}: not a results folder (no manifest.json; arsim run, compare, sweep and capacity write one)")
+        raise InputError(f"{folder}: not a results folder (no manifest.json; arsim run, compare, sweep, capacity, optimize and feasibility write one)")
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -41,7 +45,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 
 def results_kind(manifest: dict[str, Any]) -> str:
-    """Which command wrote a results folder: ``run``, ``compare``, ``sweep``, ``capacity`` (or a later command's name)."""
+    """Which command wrote a results folder: ``run``, ``compare``, ``sweep``, ``capacity``, ``optimize``, ``feasibility``."""
     if isinstance(manifest.get("kind"), str):
         return manifest["kind"]
     words = str(manifest.get("command") or "").split()
@@ -49,6 +53,10 @@ def results_kind(manifest: dict[str, Any]) -> str:
         return words[1]
     if "capacity" in manifest:
         return "capacity"
+    if "studies" in manifest:
+        return "feasibility"
+    if "study" in manifest:
+        return "optimize"
     if "alternatives" in manifest and "baseline" in manifest:
         return "compare"
     if "parameters" in manifest and "cells" in manifest:
@@ -117,10 +125,88 @@ def read_capacity(folder: Path, manifest: dict[str, Any]) -> CapacityStudy:
                          smallest_team=dict(answers.get("smallest_team", {})), folder=folder, manifest=manifest)
 
 
+def _result_json(folder: Path) -> dict[str, Any]:
+    path = folder / "result.json"
+    if not path.is_file():
+        raise InputError(f"{folder}: result.json is missing (the search has not finished, or the folder was written by another version)")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: cannot read it as JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return data
+
+
+def _per_replication(kpis: dict[str, Any]) -> dict[str, list[float]]:
+    """Per-replication KPI values as result.json keeps them (null for NaN), back to floats."""
+    return {kpi: [float("nan") if v is None else float(v) for v in entry.get("values", [])] for kpi, entry in kpis.items()}
+
+
+def _checks(entries: list[dict[str, Any]], *, argument: str) -> tuple[BoundCheck, ...]:
+    def number(value: Any) -> float:
+        return float("nan") if value is None else float(value)
+
+    return tuple(BoundCheck(parse_bound(e["bound"], argument=argument), number(e["baseline"]), number(e["threshold"]), number(e["reached"]),
+                            bool(e["met"]), number(e["probability"]), *(number(v) for v in e.get("probability_ci", [None, None])))
+                 for e in entries)
+
+
+def _trials(folder: Path) -> pd.DataFrame:
+    trials = _table(folder, "trials.csv")
+    if "feasible" in trials:
+        trials["feasible"] = trials["feasible"].astype(bool)
+    if "invalid" in trials:
+        trials["invalid"] = trials["invalid"].astype(object).where(trials["invalid"].notna(), "")
+    return trials
+
+
+def read_optimization(folder: Path, manifest: dict[str, Any]) -> OptimizeResult:
+    """An `arsim optimize` folder as its `OptimizeResult` (the figures from result.json, the tables from their CSVs)."""
+    data = _result_json(folder)
+    best = data.get("best") or {}
+    params = dict(best.get("params") or {})
+    scenario = _scenario(folder, manifest)
+    policy_file = folder / "best-policy.yaml"
+    return OptimizeResult(
+        study=str(data.get("study", "")), storage=str(data.get("storage", "")), n_trials=int(data.get("n_trials", 0)),
+        trials_run=int(data.get("trials_run", 0)), objectives=tuple(parse_objective(o) for o in data.get("objectives", [])),
+        constraints=_checks(best.get("constraints", []), argument="constraints"), params=params,
+        policy=apply_levers(scenario, params, source=f"{folder / 'result.json'}: best.params").policy,
+        collectors=int(best.get("collectors", scenario.team.collectors)), policy_file=policy_file if policy_file.is_file() else None,
+        baseline=_per_replication((data.get("baseline") or {}).get("kpis", {})), best=_per_replication(best.get("kpis", {})),
+        confirmation_replications=tuple(data.get("confirmation_replications", [])), selection=_table(folder, "selection.csv"),
+        trials=_trials(folder), pareto=list(data.get("pareto", [])), importances={k: float(v) for k, v in (data.get("importances") or {}).items()},
+        folder=folder, manifest=manifest)
+
+
+def read_feasibility(folder: Path, manifest: dict[str, Any]) -> FeasibilityResult:
+    """An `arsim feasibility` folder as its `FeasibilityResult`."""
+    data = _result_json(folder)
+    params = dict(data.get("params") or {})
+    scenario = _scenario(folder, manifest)
+    policy_file = folder / "best-policy.yaml"
+    staffing = tuple(StaffingAttempt(int(a["collectors"]), bool(a["feasible"]), float("nan") if a.get("shortfall") is None else float(a["shortfall"]),
+                                     a.get("binding_goal"), float(a.get("team_cost_per_year") or 0.0), str(a.get("study", "")))
+                     for a in data.get("staffing", []))
+    return FeasibilityResult(
+        feasible=bool(data.get("feasible")), goals=_checks(data.get("goals", []), argument="goals"),
+        constraints=_checks(data.get("constraints", []), argument="constraints"), params=params,
+        policy=apply_levers(scenario, params, source=f"{folder / 'result.json'}: params").policy,
+        collectors=int(data.get("collectors", scenario.team.collectors)), team_cost_per_year=float(data.get("team_cost_per_year") or 0.0),
+        policy_file=policy_file if policy_file.is_file() else None, study=str(data.get("study", "")), storage=str(data.get("storage", "")),
+        n_trials=int(data.get("n_trials", 0)), baseline=_per_replication((data.get("baseline") or {}).get("kpis", {})),
+        best=_per_replication((data.get("best") or {}).get("kpis", {})), confirmation_replications=tuple(data.get("confirmation_replications", [])),
+        staffing=staffing, selection=_table(folder, "selection.csv"), trials=_trials(folder),
+        importances={k: float(v) for k, v in (data.get("importances") or {}).items()}, folder=folder, manifest=manifest)
+
+
 READERS: dict[str, Callable[[Path, dict[str, Any]], Any]] = {
     "run": read_run,
     "compare": read_comparison,
     "sweep": read_sweep,
     "capacity": read_capacity,
+    "optimize": read_optimization,
+    "feasibility": read_feasibility,
 }
 """Each kind of results folder and the function that reads it back (see the module docstring)."""

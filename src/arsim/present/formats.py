@@ -16,10 +16,11 @@ DAYS = {"dso", "dso_countback", "best_possible_dso", "add", "avg_collection_peri
         "query_wait_days"}
 PERCENT = {"cei", "pct_past_due"}  # already in percent (0..100)
 SHARES = {"bad_debt_ratio", "share_paid_late", "query_sla_attainment", "collector_utilization", "promises_kept_share",
-          "discount_uptake", "contacts_delivered_share", "offered_load", "within_capacity"}
+          "discount_uptake", "contacts_delivered_share", "offered_load", "within_capacity", "goal_shortfall", "probability"}
 MONEY_WORDS = ("amount", "cost", "income", "margin", "sales", "collected", "ar_end", "average_ar", "aging_")
 
 KPI_LABELS: dict[str, str] = {
+    "goal_shortfall": "total goal shortfall", "probability": "probability met",
     "dso": "DSO", "dso_countback": "DSO (count-back)", "best_possible_dso": "best possible DSO", "add": "ADD (average days delinquent)",
     "cei": "CEI (%)", "pct_past_due": "past due (% of AR)", "past_due_amount": "past-due receivables", "ar_turnover": "AR turnover",
     "bad_debt_amount": "bad debt", "net_cost": "net cost of the receivables", "query_wait_days": "query wait",

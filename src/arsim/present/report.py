@@ -1,14 +1,14 @@
 """Reports: what a results folder says, for the finance reader, as one HTML page and one Excel workbook.
 
 A report is built from a typed result by the builder registered for its *kind*, the command that made it
-(``run``, ``compare``, ``sweep``, ``capacity``). A builder returns a `Report`: the question the run asked,
+(``run``, ``compare``, ``sweep``, ``capacity``, ``optimize``, ``feasibility``). A builder returns a `Report`: the question the run asked,
 a one-sentence answer, the KPI table with confidence intervals, the charts, and the tables of the workbook.
 `arsim.present.page` renders the page and `arsim.present.workbook` the workbook; neither knows the kinds.
 
-Adding a kind (say ``optimize``) takes one builder and one reader, registered together::
+Adding a kind takes one builder and one reader, registered together::
 
-    @report_kind("optimize", result_type=Optimization, read=read_optimization)
-    def optimization_report(result: Optimization) -> Report: ...
+    @report_kind("optimize", result_type=OptimizeResult, read=read_optimization)
+    def optimization_report(result: OptimizeResult) -> Report: ...
 
 where ``read_optimization(folder, manifest)`` rebuilds the typed result from its results folder (see
 `arsim.present.folders`), and the command records ``"kind": "optimize"`` in its manifest (or is called
@@ -28,11 +28,23 @@ import pandas as pd
 
 from arsim.analysis.capacity import CapacityStudy
 from arsim.analysis.compare import MAIN_KPIS, Comparison
+from arsim.analysis.feasibility import FeasibilityResult
+from arsim.analysis.goals import mean_of
+from arsim.analysis.optimize import BoundCheck, OptimizeResult, diff_object
 from arsim.analysis.sweep import Sweep
 from arsim.errors import InputError
 from arsim.experiment.results import ExperimentResult
 from arsim.present import charts
-from arsim.present.folders import read_capacity, read_comparison, read_manifest, read_run, read_sweep, results_kind
+from arsim.present.folders import (
+    read_capacity,
+    read_comparison,
+    read_feasibility,
+    read_manifest,
+    read_optimization,
+    read_run,
+    read_sweep,
+    results_kind,
+)
 from arsim.present.formats import currency_of, excel_format, format_difference, format_value, label_of
 
 REPORT_FILES: tuple[str, ...] = ("report.html", "report.xlsx")
@@ -113,7 +125,8 @@ def read_results(folder: str | Path) -> tuple[str, Any]:
 def write_report(results: Any, folder: str | Path | None = None, *, images: bool = False) -> list[Path]:
     """Write report.html and report.xlsx (each whole) for a typed result or a results folder; return their paths.
 
-    ``results`` is a typed result (`ExperimentResult`, `Comparison`, `Sweep`, `CapacityStudy`) or the path of
+    ``results`` is a typed result (`ExperimentResult`, `Comparison`, `Sweep`, `CapacityStudy`, `OptimizeResult`,
+    `FeasibilityResult`) or the path of
     a results folder. The files go to ``folder``: by default the results folder itself (the one given, or
     the one the result was saved to). With ``images``, every chart is also saved as PNG and SVG in
     ``charts/`` (through vl-convert, no browser).
@@ -383,3 +396,231 @@ def capacity_report(study: CapacityStudy) -> Report:
         charts=[("The capacity picture", charts.capacity_chart(study))],
         sheets=[Sheet("Levels", levels, formats=formats), Sheet("Replications", study.per_replication, formats=formats)],
         details=_details(study.manifest, replications=study.replications, seed=study.seed), notes=notes)
+
+
+# ---------------------------------------------------------------------------------------------- optimize and feasibility
+
+SEARCH_SHOWN_KPIS: tuple[str, ...] = ("dso", "add", "past_due_amount", "bad_debt_amount", "query_sla_attainment", "collector_utilization",
+                                      "contacts_total", "discount_cost", "net_cost")
+"""KPIs the winner-against-baseline table shows besides the objectives and bounds (the workbook has every KPI)."""
+
+
+def _winner_table(baseline: dict[str, list[float]], best: dict[str, list[float]]) -> pd.DataFrame:
+    """Every KPI: baseline and winner means on the confirmation replications, and the paired difference with its 95% CI."""
+    rows = []
+    for kpi in best:
+        if kpi not in baseline:
+            continue
+        d = diff_object(baseline[kpi], best[kpi])
+        rows.append({"kpi": kpi, "label": label_of(kpi), "baseline": mean_of(baseline[kpi]), "winner": mean_of(best[kpi]),
+                     "diff": _number(d["diff"]), "ci_low": _number(d["ci_low"]), "ci_high": _number(d["ci_high"]),
+                     "relative_change": _number(d["relative_change"]), "significant": d["significant"]})
+    return pd.DataFrame(rows)
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _winner_display(table: pd.DataFrame, kpis: Sequence[str], *, currency: str) -> pd.DataFrame:
+    """The winner-against-baseline rows a reader sees first, as display text."""
+    rows = []
+    indexed = table.set_index("kpi")
+    for key in dict.fromkeys(kpis):
+        if key not in indexed.index:
+            continue
+        r = indexed.loc[key]
+        mark = " *" if r["significant"] else ""
+        rows.append({"KPI": label_of(key), "baseline": format_value(r["baseline"], key, currency=currency),
+                     "winner": format_value(r["winner"], key, currency=currency),
+                     "difference (paired 95% CI)": f"{format_difference(r['diff'], key, currency=currency)}{mark} "
+                                                   f"({_difference_interval(r['ci_low'], r['ci_high'], key, currency=currency)})"})
+    return pd.DataFrame(rows)
+
+
+def _checks_sheet(checks: Sequence[BoundCheck]) -> pd.DataFrame:
+    return pd.DataFrame([{"bound": c.bound.text, "kpi": c.bound.kpi, "baseline": c.baseline, "needed": c.threshold, "reached": c.reached,
+                          "met": c.met, "probability": c.probability, "probability_ci_low": c.probability_low,
+                          "probability_ci_high": c.probability_high} for c in checks])
+
+
+CHECK_FORMATS = {"probability": "0%", "probability_ci_low": "0%", "probability_ci_high": "0%"}
+
+
+def _check_line(check: BoundCheck, *, currency: str) -> str:
+    kpi = check.bound.kpi
+    return (f"{check.bound.text} ({label_of(kpi)} {check.bound.op} {format_value(check.threshold, kpi, currency=currency)}): "
+            f"{'met' if check.met else 'missed'}, reached {format_value(check.reached, kpi, currency=currency)} against "
+            f"{format_value(check.baseline, kpi, currency=currency)} today, on {check.probability:.0%} of the fresh replications "
+            f"(95% CI {check.probability_low:.0%} to {check.probability_high:.0%})")
+
+
+def _levers_sheet(params: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame([{"lever": path, "value": _plain(value)} for path, value in params.items()])
+
+
+def _search_sheets(result: OptimizeResult | FeasibilityResult, winner: pd.DataFrame) -> list[Sheet]:
+    """The tables every search has: winner against baseline, the winner's levers, the trials, the selection, per replication."""
+    params = [c for c in result.trials.columns if c in result.params] if not result.trials.empty else []
+    replications = pd.concat([pd.DataFrame(result.baseline).assign(policy="baseline", replication=list(result.confirmation_replications)),
+                              pd.DataFrame(result.best).assign(policy="winner", replication=list(result.confirmation_replications))],
+                             ignore_index=True)
+    replications = replications[["policy", "replication", *[c for c in replications.columns if c not in ("policy", "replication")]]]
+    return [Sheet("Winner vs baseline", winner, kpi_column="kpi", formats={"relative_change": "0.0%"}),
+            Sheet("Winning levers", _levers_sheet(result.params)),
+            Sheet("Trials", result.trials, formats={"trial": "0", **{p: "General" for p in params}}),
+            Sheet("Selection", result.selection, formats={"trial": "0", "p_better_than_incumbent": "0.000", "holm_adjusted_p": "0.000"}),
+            Sheet("Replications", replications, formats={"replication": "0"})]
+
+
+def _search_details(result: OptimizeResult | FeasibilityResult, *, per_trial: int) -> list[tuple[str, str]]:
+    manifest = result.manifest
+    fresh = result.confirmation_replications
+    rows = _details(manifest, replications=per_trial, seed=int(manifest.get("seed", 0)))
+    rows = [(("replications per trial" if label == "replications" else label), value) for label, value in rows]
+    rows[2:2] = [("study", result.study), ("trials", str(result.n_trials)),
+                 ("confirmation replications", f"{len(fresh)} fresh ones ({fresh[0]} to {fresh[-1]}), never used to choose the policy" if fresh else "–"),
+                 ("policy file", str(result.policy_file) if result.policy_file else "not saved")]
+    return rows
+
+
+def plural_collectors(n: int) -> str:
+    """``1 collector``, ``3 collectors``."""
+    return f"{n} collector{'' if n == 1 else 's'}"
+
+
+def _staffing_range(result: FeasibilityResult) -> tuple[int, int]:
+    """The staffing range asked for (the manifest's studies, one per team size), not only the sizes tried before one was feasible."""
+    sizes = [lever.get("value") for study in result.manifest.get("studies") or [] if isinstance(study, dict)
+             for lever in study.get("space") or [] if lever.get("path") == "team.collectors" and lever.get("kind") == "fixed"]
+    sizes = [int(size) for size in sizes if isinstance(size, (int, float))] or [a.collectors for a in result.staffing]
+    return min(sizes), max(sizes)
+
+
+def _team_limit(manifest: dict[str, Any]) -> str:
+    """How the search space bounds the team, in words (empty when the team is not searched)."""
+    study = manifest.get("study") or next(iter(manifest.get("studies") or []), {})
+    for lever in (study.get("space") or []) if isinstance(study, dict) else []:
+        if lever.get("path") == "team.collectors" and lever.get("kind") == "range":
+            return f", with {lever['low']:g} to {lever['high']:g} collectors"
+    return ""
+
+
+def _per_trial(manifest: dict[str, Any]) -> int:
+    study = manifest.get("study") or next(iter(manifest.get("studies") or []), {})
+    return int(study.get("replications", 0)) if isinstance(study, dict) else 0
+
+
+@report_kind("optimize", result_type=OptimizeResult, read=read_optimization)
+def optimization_report(result: OptimizeResult) -> Report:
+    """The winning policy against today's on fresh replications, and how the search got there."""
+    currency = currency_of(result.manifest)
+    winner = _winner_table(result.baseline, result.best)
+    primary = result.objectives[0]
+    key = primary.kpi
+    row = winner.set_index("kpi").loc[key]
+    moved = "lowers" if row["diff"] < 0 else "raises"
+    verdict = "significant" if row["significant"] else "not significant"
+    met = ("it meets every constraint" if result.constraints_met else "no policy tried meets every constraint on fresh replications: this "
+           "is the nearest miss") if result.constraints else "no constraint was set"
+    team = f" with {result.collectors} collectors" if "team.collectors" in result.params else ""
+    headline = (f"The best policy found{team} {moved} {label_of(key)} from {format_value(row['baseline'], key, currency=currency)} to "
+                f"{format_value(row['winner'], key, currency=currency)} ({format_difference(row['diff'], key, currency=currency)}, paired 95% CI "
+                f"{_difference_interval(row['ci_low'], row['ci_high'], key, currency=currency)}, {verdict}) on "
+                f"{len(result.confirmation_replications)} fresh replications; {met}.")
+    goal = " and ".join(f"{'minimises' if o.direction == 'minimize' else 'maximises'} {label_of(o.kpi)}" for o in result.objectives)
+    limits = f", keeping {', '.join(c.bound.text for c in result.constraints)}" if result.constraints else ""
+    kpis = [o.kpi for o in result.objectives] + [c.bound.kpi for c in result.constraints] + list(SEARCH_SHOWN_KPIS)
+    chart_list = [("Optimisation history", charts.optimization_history_chart(result))]
+    if len(result.objectives) > 1:
+        chart_list.append(("Pareto front", charts.pareto_chart(result)))
+    if result.importances:
+        chart_list.append(("Lever importance", charts.importance_chart(result)))
+    if result.constraints:
+        chart_list.append(("Constraints on fresh replications", charts.feasibility_chart(result)))
+    notes = [f"The policy: {', '.join(f'{p} = {_plain(v)}' for p, v in result.params.items())}.",
+             "Search means are optimistic (the best of many noisy trials); every figure on this page except the history "
+             "and the Pareto front comes from fresh replications that played no part in choosing the policy. "
+             "* marks a significant paired difference."]
+    notes += [_check_line(c, currency=currency) + "." for c in result.constraints]
+    if not result.importances:
+        notes.append("No lever importance: fewer than two completed trials, or no lever varied.")
+    if len(result.objectives) > 1:
+        notes.append(f"The Pareto front has {len(result.pareto)} policies; the winner is the best on {label_of(key)} among them.")
+    sheets = _search_sheets(result, winner)
+    if result.constraints:
+        sheets.insert(1, Sheet("Constraints", _checks_sheet(result.constraints), kpi_column="kpi", formats=CHECK_FORMATS))
+    if result.pareto:
+        front = pd.DataFrame([{"trial": p["trial"], **p["values"], **p["params"]} for p in result.pareto])
+        sheets.append(Sheet("Pareto front", front, formats={"trial": "0", **{c: "General" for c in front.columns if c in result.params}}))
+    return Report(
+        kind="optimize", title=f"policy search: {result.study}",
+        question=f"Which policy {goal}{limits}{_team_limit(result.manifest)}?",
+        headline=headline, kpi_table=_winner_display(winner, kpis, currency=currency), charts=chart_list, sheets=sheets, currency=currency,
+        details=_search_details(result, per_trial=_per_trial(result.manifest)), notes=notes)
+
+
+@report_kind("feasibility", result_type=FeasibilityResult, read=read_feasibility)
+def feasibility_report(result: FeasibilityResult) -> Report:
+    """Whether the goals can be met, by which policy, how surely, with what team and at what cost."""
+    currency = currency_of(result.manifest)
+    scenario = (result.manifest.get("scenario") or {})
+    today = int((scenario.get("team") or {}).get("collectors", result.collectors))
+    winner = _winner_table(result.baseline, result.best)
+    goals = " and ".join(c.bound.text for c in result.goals)
+    team_cost = format_value(result.team_cost_per_year, "team_cost_per_year", currency=currency)
+    least_sure = min(result.goals, key=lambda c: c.probability)
+    chance = f"the least sure goal, {least_sure.bound.text}, holds on {least_sure.probability:.0%} of fresh replications (95% CI " \
+             f"{least_sure.probability_low:.0%} to {least_sure.probability_high:.0%})"
+    if result.staffing:
+        low, high = _staffing_range(result)
+        sizes = f"{low} to {high}"
+        question = f"Can a policy meet {goals}, and with how many collectors (trying {sizes})?"
+        if result.smallest_team is not None:
+            headline = (f"Yes, with {result.smallest_team} collectors (today {today}): the smallest team tried for which a policy meets every "
+                        f"goal; the team costs {team_cost} a year, and {chance}.")
+        else:
+            headline = (f"No: no team from {sizes} collectors meets every goal with the policies tried; the nearest miss "
+                        f"({plural_collectors(result.collectors)}) falls short on {result.binding.bound.text if result.binding else 'a constraint'}.")
+    else:
+        question = f"Can a policy meet {goals} with our team ({plural_collectors(result.collectors)})?" if "team.collectors" not in result.params else \
+            f"Can a policy meet {goals}{_team_limit(result.manifest)}?"
+        if result.feasible:
+            headline = f"Yes: a policy meets every goal with {plural_collectors(result.collectors)} (team cost {team_cost} a year); {chance}."
+        else:
+            binding = result.binding
+            headline = ("No: the best policy found falls short" + (
+                f"; the binding goal is {binding.bound.text} (reached {format_value(binding.reached, binding.bound.kpi, currency=currency)}, needs "
+                f"{binding.bound.op} {format_value(binding.threshold, binding.bound.kpi, currency=currency)})" if binding else "") + ".")
+    cost = winner.set_index("kpi").loc["net_cost"] if "net_cost" in set(winner["kpi"]) else None
+    notes = [f"The policy{' (nearest miss)' if not result.feasible else ''}: {', '.join(f'{p} = {_plain(v)}' for p, v in result.params.items())}."]
+    if cost is not None:
+        notes.append(f"Its net cost of the receivables: {format_value(cost['winner'], 'net_cost', currency=currency)} against "
+                     f"{format_value(cost['baseline'], 'net_cost', currency=currency)} today "
+                     f"({format_difference(cost['diff'], 'net_cost', currency=currency)} over the measured period), besides the team's "
+                     f"{team_cost} a year.")
+    notes += [_check_line(c, currency=currency) + "." for c in (*result.goals, *result.constraints)]
+    notes.append("Feasible means the confirmed policy's means meet every goal on fresh replications never used to choose it; the probability is "
+                 "the share of those replications on which a goal holds against the same replication of today's policy.")
+    rows = []
+    for check in (*result.goals, *result.constraints):
+        kpi = check.bound.kpi
+        rows.append({"goal": check.bound.text, "KPI": label_of(kpi), "today": format_value(check.baseline, kpi, currency=currency),
+                     "needed": f"{check.bound.op} {format_value(check.threshold, kpi, currency=currency)}",
+                     "reached": format_value(check.reached, kpi, currency=currency), "met": "yes" if check.met else "no",
+                     "probability met (95% CI)": f"{check.probability:.0%} ({check.probability_low:.0%} to {check.probability_high:.0%})"})
+    chart_list = [("Goals: today, needed, reached, and the chance", charts.feasibility_chart(result))]
+    if result.staffing:
+        chart_list.append(("Staffing range", charts.staffing_chart(result)))
+    chart_list.append(("Search history (total goal shortfall)", charts.optimization_history_chart(result)))
+    if result.importances:
+        chart_list.append(("Lever importance", charts.importance_chart(result)))
+    sheets = [Sheet("Goals", _checks_sheet((*result.goals, *result.constraints)), kpi_column="kpi", formats=CHECK_FORMATS)]
+    if result.staffing:
+        sheets.append(Sheet("Staffing", pd.DataFrame([a.to_json() for a in result.staffing]),
+                            formats={"collectors": "0", "shortfall": "0.0%", "team_cost_per_year": excel_format("net_cost", currency=currency)}))
+    sheets += _search_sheets(result, winner)
+    return Report(
+        kind="feasibility", title=f"goal feasibility: {goals}", question=question, headline=headline,
+        kpi_table=pd.DataFrame(rows), charts=chart_list, sheets=sheets, currency=currency,
+        details=_search_details(result, per_trial=_per_trial(result.manifest)), notes=notes)
