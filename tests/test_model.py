@@ -134,6 +134,7 @@ def worlds(draw):
             "invoices_per_month": draw(st.floats(0.3, 4.0)),
             "terms_days": draw(st.sampled_from([0, 10, 30, 60])),
             "default_probability_per_year": draw(st.sampled_from([0.0, 0.05, 0.5])),
+            "statement_terms_share": draw(st.sampled_from([0.0, 0.5])),
             "e_invoice_share": draw(st.floats(0, 1)),
             "behaviour": {
                 "late_share_normal": draw(st.floats(0, 1)),
@@ -230,6 +231,10 @@ def test_every_order_ships_once_is_lost_once_or_still_waits(scenario):
     assert (shipped.loc[waited.to_numpy(), "day"].to_numpy() >= held.loc[waited.to_numpy(), "day"].to_numpy()).all()
     # Nobody leaves twice.
     assert not frames["customer_lost"]["customer_id"].duplicated().any()
+    # A customer's due dates never fall back in the order its invoices were issued, held orders shipped late
+    # included (statement terms too): the credit hold's scan of the oldest invoices relies on it.
+    issued_in_order = frames["invoice_issued"].sort_values(["day", "invoice_id"], kind="stable")
+    assert (issued_in_order.groupby("customer_id")["due_day"].diff().dropna() >= 0).all()
 
 
 @PROPERTY_SETTINGS

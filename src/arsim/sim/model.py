@@ -554,7 +554,9 @@ class _Model:
         inv.due_day = due
         self.late_issue[index] = (inv.day, due)
         orders = self.book.orders
-        decision = float(orders.decision_day[index]) + shift
+        received = float(orders.received_day[index]) + shift  # delivery runs from the invoice date
+        # The intended payment keeps its place relative to the due date (which a statement may move further).
+        decision = max(float(orders.decision_day[index]) + (due - self.order_due[index]), received)
         if decision >= self.default_day[customer]:
             decision = INF
         if self.offers_discount and orders.takes_discount[index]:
@@ -564,7 +566,7 @@ class _Model:
                 pay_by = last - self.backward[(self.start_weekday + last) % 7]
             else:
                 pay_by = last - ((self.start_weekday + last) - weekday) % 7
-            ready = float(orders.received_day[index]) + shift + self.payables_days[customer]
+            ready = received + self.payables_days[customer]
             if pay_by >= ready - TIME_EPS and pay_by < self.default_day[customer]:
                 decision = min(decision, pay_by)
         inv.decision_day = decision
@@ -576,11 +578,10 @@ class _Model:
         else:
             inv.next_step_day = INF
         inv.write_off_day = due + self.write_off_days
-        inv.wake_at = None
         self._schedule_wake(inv, max(min(inv.pay_day, inv.next_step_day, inv.write_off_day), inv.day))
         if not orders.error_disputed[index] or decision == INF:
             return INF
-        return max(float(orders.received_day[index]) + shift, decision - 1.0)
+        return max(received, decision - 1.0)
 
     def _error_found(self, inv: _Invoice) -> None:
         """The customer, processing the invoice for payment, finds its error and disputes it (holding payment)."""
