@@ -30,6 +30,7 @@ from scipy import special
 
 from arsim.scenario.schema import (
     MAX_CONTACT_VOLUME,
+    CreditRisk,
     Distribution,
     Exponential,
     Fixed,
@@ -192,6 +193,20 @@ def _markov_switches(rng: np.random.Generator, *, initial: np.ndarray, mean_norm
     return np.column_stack(columns)
 
 
+def risk_class_shares(risk: CreditRisk) -> np.ndarray:
+    """The shares of a segment's credit risk classes, normalised to sum to 1."""
+    shares = np.array([c.share for c in risk.classes], dtype=float)
+    return shares / shares.sum()
+
+
+def mean_risk_factor(risk: CreditRisk) -> float:
+    """E[class hazard multiplier x exp(effect x latent lateness)] over a segment's customers (the latent lateness is
+    N(class shift, 1)): what the default hazard is divided by so that classes and lateness share it out, not add to it."""
+    beta = risk.lateness_hazard_effect
+    per_class = np.array([c.hazard_multiplier * math.exp(beta * c.lateness_shift) for c in risk.classes])
+    return float(np.sum(risk_class_shares(risk) * per_class)) * math.exp(beta**2 / 2.0)
+
+
 def _relative_hazard(segments, segment: np.ndarray, *, latent: np.ndarray, class_hazard: np.ndarray) -> np.ndarray:
     """Each customer's default hazard in the normal state, relative to its segment's average hazard.
 
@@ -206,14 +221,9 @@ def _relative_hazard(segments, segment: np.ndarray, *, latent: np.ndarray, class
         members = segment == index
         if not members.any():
             continue
-        classes = seg.risk.classes
-        shares = np.array([c.share for c in classes], dtype=float)
-        shares = shares / shares.sum()
-        beta = seg.risk.lateness_hazard_effect
-        class_mean = float(np.sum(shares * np.array([c.hazard_multiplier * math.exp(beta * c.lateness_shift) for c in classes])))
         strained_share = seg.behaviour.strained_share
         state_mean = (1.0 - strained_share) + strained_share * seg.risk.strained_hazard_multiplier
-        relative[members] /= class_mean * math.exp(beta**2 / 2.0) * state_mean
+        relative[members] /= mean_risk_factor(seg.risk) * state_mean
     return relative
 
 
@@ -320,8 +330,7 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
         members = np.flatnonzero(segment == index)
         payables_days[members] = sample(seg.behaviour.payables_days, rng_extra, members.size)
         classes = seg.risk.classes
-        shares = np.array([c.share for c in classes], dtype=float)
-        chosen = np.searchsorted(np.cumsum(shares / shares.sum()), u_class[members], side="right").clip(0, len(classes) - 1)
+        chosen = np.searchsorted(np.cumsum(risk_class_shares(seg.risk)), u_class[members], side="right").clip(0, len(classes) - 1)
         risk_class[members] = chosen
         lateness_shift[members] = np.array([c.lateness_shift for c in classes])[chosen]
         class_hazard[members] = np.array([c.hazard_multiplier for c in classes])[chosen]

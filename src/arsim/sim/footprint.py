@@ -24,6 +24,8 @@ from arsim.sim.behaviour import (
     SLOT_DEDUCTION,
     SLOT_ERROR_DISPUTE,
     contact_slot,
+    mean_risk_factor,
+    risk_class_shares,
 )
 from arsim.sim.calendar import DAYS_PER_MONTH
 from arsim.sim.rules import planned_contacts
@@ -64,12 +66,10 @@ def estimated_invoices(scenario: Scenario) -> int:
         base = -math.log1p(-min(segment.default_probability_per_year, 1 - 1e-12)) / 365.0
         risk = segment.risk
         beta = risk.lateness_hazard_effect
-        shares = np.array([c.share for c in risk.classes], dtype=float)
-        shares = shares / shares.sum()
-        class_mean = float(np.sum(shares * np.array([c.hazard_multiplier * math.exp(beta * c.lateness_shift) for c in risk.classes])))
+        mean = mean_risk_factor(risk)
         ordering = 0.0
-        for share, risk_class in zip(shares, risk.classes):
-            relative = risk_class.hazard_multiplier * np.exp(beta * (nodes + risk_class.lateness_shift)) / (class_mean * math.exp(beta**2 / 2))
+        for share, risk_class in zip(risk_class_shares(risk), risk.classes):
+            relative = risk_class.hazard_multiplier * np.exp(beta * (nodes + risk_class.lateness_shift)) / mean
             exposure = base * relative * total_days
             days = total_days * np.where(exposure > 0, -np.expm1(-exposure) / np.where(exposure > 0, exposure, 1.0), 1.0)
             ordering += share * float(np.sum(weights * days))
