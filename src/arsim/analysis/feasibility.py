@@ -38,7 +38,7 @@ from arsim.analysis.optimize import (
     resolve_space,
     search_and_select,
     study_location,
-    write_outcome_files,
+    write_search_folder,
 )
 from arsim.analysis.search_space import STAFFING, Lever, SearchSpace
 from arsim.analysis.study import HEARTBEAT_SECONDS, SHORTFALL, shown_url
@@ -129,12 +129,7 @@ class FeasibilityResult:
 
     def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
         """Write the result files into the folder, each replaced whole (study databases are left alone)."""
-        folder = Path(folder)
-        write_outcome_files(folder, manifest=self.manifest, trials=self.trials, selection=self.selection, baseline=self.baseline,
-                            best=self.best, replications=self.confirmation_replications, result=self.to_json())
-        if extra is not None:
-            extra(folder)
-        return folder
+        return write_search_folder(self, folder, extra=extra)
 
 
 def parse_staffing(collectors: tuple[int, int] | str | None) -> tuple[int, int] | None:

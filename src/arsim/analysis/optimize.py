@@ -176,25 +176,26 @@ class OptimizeResult:
 
     def write(self, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
         """Write the result files into the folder, each replaced whole (the study database is left alone)."""
-        folder = Path(folder)
-        write_outcome_files(folder, manifest=self.manifest, trials=self.trials, selection=self.selection, baseline=self.baseline,
-                            best=self.best, replications=self.confirmation_replications, result=self.to_json())
-        if extra is not None:
-            extra(folder)
-        return folder
+        return write_search_folder(self, folder, extra=extra)
 
 
-def write_outcome_files(folder: Path, *, manifest: dict[str, Any], trials: pd.DataFrame, selection: pd.DataFrame, baseline: Mapping[str, list[float]],
-                        best: Mapping[str, list[float]], replications: Sequence[int], result: dict[str, Any]) -> None:
-    """The files of a search's results folder (see the module docstring)."""
+def write_search_folder(result: Any, folder: str | Path, *, extra: Callable[[Path], Any] | None = None) -> Path:
+    """The files of a search's results folder (see the module docstring), for an optimisation or a feasibility
+    result alike (both carry manifest, trials, selection, baseline, best and confirmation_replications);
+    ``extra(folder)`` may add files."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_csv(folder / "trials.csv", trials, index=False, float_format="%.6g")
-    write_csv(folder / "selection.csv", selection, index=False, float_format="%.6g")
-    rows = pd.concat([pd.DataFrame(baseline).assign(policy="baseline", replication=list(replications)),
-                      pd.DataFrame(best).assign(policy="best", replication=list(replications))], ignore_index=True)
-    write_csv(folder / "replications.csv", rows[["policy", "replication", *baseline]], index=False, float_format="%.6g")
-    write_json(folder / "result.json", result)
-    write_json(folder / "manifest.json", manifest)
+    write_csv(folder / "trials.csv", result.trials, index=False, float_format="%.6g")
+    write_csv(folder / "selection.csv", result.selection, index=False, float_format="%.6g")
+    replications = list(result.confirmation_replications)
+    rows = pd.concat([pd.DataFrame(result.baseline).assign(policy="baseline", replication=replications),
+                      pd.DataFrame(result.best).assign(policy="best", replication=replications)], ignore_index=True)
+    write_csv(folder / "replications.csv", rows[["policy", "replication", *result.baseline]], index=False, float_format="%.6g")
+    write_json(folder / "result.json", result.to_json())
+    write_json(folder / "manifest.json", result.manifest)
+    if extra is not None:
+        extra(folder)
+    return folder
 
 
 def policy_yaml(policy: Policy, *, scenario: Scenario, collectors: int, study: str) -> str:

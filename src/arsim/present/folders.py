@@ -35,13 +35,18 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise InputError(f"{folder}: no such results folder")
     if not path.is_file():
         raise InputError(f"{folder}: not a results folder (no manifest.json; arsim run, compare, sweep, capacity, optimize and feasibility write one)")
+    return _json_object(path)
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold one object, or an InputError naming the file and what is wrong."""
     try:
-        manifest = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot read it as JSON ({error})") from None
-    if not isinstance(manifest, dict):
+    if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
-    return manifest
+    return data
 
 
 def results_kind(manifest: dict[str, Any]) -> str:
@@ -129,13 +134,7 @@ def _result_json(folder: Path) -> dict[str, Any]:
     path = folder / "result.json"
     if not path.is_file():
         raise InputError(f"{folder}: result.json is missing (the search has not finished, or the folder was written by another version)")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read it as JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    return data
+    return _json_object(path)
 
 
 def _per_replication(kpis: dict[str, Any]) -> dict[str, list[float]]:
