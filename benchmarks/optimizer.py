@@ -61,7 +61,7 @@ def search_best(scenario, space, *, sampler: str, trials: int, replications: int
     storage = open_storage(plan.storage)
     study = open_study(plan, storage=storage, executor=executor)
     start = time.perf_counter()
-    run_trials(plan, study, trials=trials, executor=executor)
+    run_trials(plan, study, storage=storage, trials=trials, executor=executor)
     seconds = time.perf_counter() - start
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     feasible = [t for t in complete if is_feasible(t)] or complete
@@ -140,7 +140,7 @@ def throughput(scenario, space, args, folder: Path) -> None:
         study = open_study(plan, storage=storage, executor=executor)
         simulated_before = executor.seconds
         start = time.perf_counter()
-        run_trials(plan, study, trials=trials, executor=executor)
+        run_trials(plan, study, storage=storage, trials=trials, executor=executor)
         wall = time.perf_counter() - start
         simulating = executor.seconds - simulated_before
     finally:

@@ -307,7 +307,7 @@ def search_and_select(plan: StudyPlan, *, trials: int, top: int, fresh: int, exe
     storage = open_storage(plan.storage, heartbeat_seconds=heartbeat_seconds)
     try:
         study = open_study(plan, storage=storage, executor=executor)
-        ran = run_trials(plan, study, trials=trials, executor=executor, progress=progress)
+        ran = run_trials(plan, study, storage=storage, trials=trials, executor=executor, progress=progress)
         finished, _ = counted(study)
         candidates = candidates_of(plan, study, top=top)
         selection = select_and_confirm(plan, candidates, executor=executor, fresh=fresh, progress=progress)

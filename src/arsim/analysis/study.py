@@ -5,7 +5,8 @@ Every trial is one policy (the search space's levers put into the scenario), sim
 a kept pool of worker processes, or a Dask cluster). The trial's value is the mean of each objective KPI
 over those replications; each constraint is passed to Optuna with ``trial.set_constraint`` (Optuna's core
 constrained-optimisation API: a value <= 0 is met), and the per-replication values of every KPI are stored
-as the trial's user attribute ``kpis``, so every figure can be recomputed from the study alone.
+as the trial's user attribute ``kpis``, so every figure can be recomputed from the study alone. Trials are
+proposed in batches of four and simulated together (`TRIALS_PER_BATCH`), so every worker stays busy.
 
 The study lives in an SQL database (SQLite by default, ``results/<study>/study.db``; PostgreSQL for
 workers on several machines). ``trials`` is the study's total: a run counts the trials already finished
@@ -15,26 +16,30 @@ next worker that starts a trial, and failed trials are not counted. The baseline
 search replications are stored with the study, as are its settings: resuming a study with another
 scenario, space, objectives, bounds or replications is refused rather than mixing two searches.
 
-The sampler is TPE (multivariate, with a constant liar when several workers share the study), seeded from
+The sampler is TPE (multivariate, with a constant liar for the trials of a batch and of other workers), seeded from
 the seed and the number of trials already in the study, so a single worker's search is reproducible and a
 resumed one does not replay the first proposals.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy
 
 from arsim.analysis.goals import Bound, Objective, mean_of, with_derived
 from arsim.analysis.search_space import SearchSpace, apply_levers
@@ -85,6 +90,8 @@ def quiet_optuna() -> None:
     """Optuna's per-trial log lines and experimental-feature warnings are replaced by the progress bar."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    # Trials are asked in batches with a heartbeat thread of arsim's own (run_trials), not through Study.optimize.
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 
 
 def storage_url(url: str) -> str:
@@ -216,32 +223,32 @@ def baseline_of(study: optuna.Study) -> dict[str, list[float]]:
     return {key: [math.nan if v is None else v for v in values] for key, values in study.user_attrs["baseline_kpis"].items()}
 
 
-def make_objective(plan: StudyPlan, executor: Executor, baseline: dict[str, list[float]]) -> Callable[[optuna.Trial], Any]:
-    """The function Optuna calls for each trial (see the module docstring)."""
-    baseline_means = means(baseline)
+def propose(plan: StudyPlan, trial: optuna.Trial) -> Scenario | None:
+    """The trial's policy (the space's levers suggested and put into the scenario), or None when those levers
+    make no valid policy (the reason is stored as the trial's ``invalid`` attribute)."""
+    values = plan.space.suggest(trial)
+    try:
+        return apply_levers(plan.scenario, values, source=f"trial {trial.number}")
+    except InputError as error:
+        trial.set_user_attr("invalid", str(error))
+        return None
 
-    def objective(trial: optuna.Trial) -> Any:
-        values = plan.space.suggest(trial)
-        try:
-            candidate = apply_levers(plan.scenario, values, source=f"trial {trial.number}")
-        except InputError as error:
-            trial.set_user_attr("invalid", str(error))
-            raise optuna.TrialPruned(str(error)) from None
-        [rows] = evaluate(executor, [candidate], range(plan.replications))
-        per_replication = by_kpi(rows)
-        trial_means = means(per_replication)
-        trial.set_user_attr("kpis", json_safe(per_replication))
-        for bound in plan.bounds:
-            trial.set_constraint(bound.text, violation(bound, trial_means, baseline_means))
-        if plan.goals:
-            return shortfall(plan.goals, trial_means, baseline_means)
-        scores = [trial_means[o.kpi] for o in plan.objectives]
-        if not all(math.isfinite(s) for s in scores):
-            trial.set_user_attr("invalid", "an objective KPI is undefined for this policy")
-            raise optuna.TrialPruned("an objective KPI is undefined")
-        return scores if len(scores) > 1 else scores[0]
 
-    return objective
+def score(plan: StudyPlan, trial: optuna.Trial, rows: Sequence[dict[str, float]], baseline_means: dict[str, float]) -> float | list[float] | None:
+    """Record a trial's per-replication KPIs and its constraints; returns its objective value(s), or None when an
+    objective KPI is undefined for its policy (the trial is then pruned)."""
+    per_replication = by_kpi(rows)
+    trial_means = means(per_replication)
+    trial.set_user_attr("kpis", json_safe(per_replication))
+    for bound in plan.bounds:
+        trial.set_constraint(bound.text, violation(bound, trial_means, baseline_means))
+    if plan.goals:
+        return shortfall(plan.goals, trial_means, baseline_means)
+    scores = [trial_means[o.kpi] for o in plan.objectives]
+    if not all(math.isfinite(s) for s in scores):
+        trial.set_user_attr("invalid", "an objective KPI is undefined for this policy")
+        return None
+    return scores if len(scores) > 1 else scores[0]
 
 
 def counted(study: optuna.Study) -> tuple[int, int]:
@@ -257,23 +264,36 @@ def is_feasible(trial: optuna.trial.FrozenTrial) -> bool:
     return trial.state == optuna.trial.TrialState.COMPLETE and all(v <= 0 for v in trial.constraints.values())
 
 
-def run_trials(plan: StudyPlan, study: optuna.Study, *, trials: int, executor: Executor, progress: bool = False,
-               poll_seconds: float = 2.0) -> int:
-    """Run trials until the study holds ``trials`` finished ones; returns how many this call ran."""
-    baseline = baseline_of(study)
-    objective = make_objective(plan, executor, baseline)
-    optuna.storages.fail_stale_trials(study)
-    finished, _ = counted(study)
+TRIALS_PER_BATCH = 4
+"""Trials proposed together and evaluated in one go: their replications (4 x R) keep every worker busy, where one
+trial's R replications leave workers idle at its end (5 replications on 2 workers take 3 rounds). A fixed number,
+not the number of workers, so a search proposes the same policies with any executor and any number of workers;
+the sampler sees the batch's earlier trials as running (TPE's constant liar)."""
+
+
+def run_trials(plan: StudyPlan, study: optuna.Study, *, storage: optuna.storages.RDBStorage, trials: int, executor: Executor,
+               progress: bool = False, poll_seconds: float = 2.0) -> int:
+    """Run trials until the study holds ``trials`` finished ones; returns how many this call ran.
+
+    Trials go in batches of `TRIALS_PER_BATCH` (fewer when fewer are left): asked of the study one after another,
+    simulated together, each told its values as soon as the batch is done. While they run, a heartbeat records every
+    `HEARTBEAT_SECONDS` that this process is alive, so a killed run loses at most the batch in flight: its trials stop
+    beating and are marked failed by the next worker. An error or an interrupt marks the batch's unfinished trials
+    failed before it propagates.
+    """
+    baseline_means = means(baseline_of(study))
+    fail_dead_trials(study, storage)
     seed = int(np.random.SeedSequence([plan.seed, len(study.get_trials(deepcopy=False))]).generate_state(1)[0])
     if plan.sampler == "random":
         study.sampler = optuna.samplers.RandomSampler(seed=seed)
     else:
         study.sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+    finished, _ = counted(study)
     bar = _bar(plan, study, total=trials, done=finished, enabled=progress)
     ran = 0
     try:
         while True:
-            optuna.storages.fail_stale_trials(study)
+            fail_dead_trials(study, storage)
             finished, running = counted(study)
             bar.n = min(finished, trials)
             _describe(bar, plan, study)
@@ -282,11 +302,106 @@ def run_trials(plan: StudyPlan, study: optuna.Study, *, trials: int, executor: E
             if finished + running >= trials:
                 time.sleep(poll_seconds)  # the rest are running in other workers; wait for them (or for their heartbeats to stop)
                 continue
-            study.optimize(objective, n_trials=1, catch=())
-            ran += 1
+            ran += _run_batch(plan, study, storage, trials=trials, executor=executor, baseline_means=baseline_means)
     finally:
         bar.close()
     return ran
+
+
+def fail_dead_trials(study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
+    """Mark failed the running trials whose process is gone: Optuna's stale trials (heartbeat stopped), and the ones
+    Optuna cannot see. ``study.ask()`` creates a trial as running and then lets the sampler propose its levers, and
+    only then can its first heartbeat be recorded; a process killed in between leaves a running trial with no
+    heartbeat, which Optuna never calls stale and which would hold up every later run. Such a trial started more
+    than four grace periods ago (the margin covers clocks of other machines sharing a study) is failed here."""
+    optuna.storages.fail_stale_trials(study)
+    running = {t._trial_id: t.datetime_start for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))}
+    if not running:
+        return
+    interval = storage.get_heartbeat_interval() or HEARTBEAT_SECONDS
+    cutoff = datetime.now() - timedelta(seconds=4 * (storage.grace_period or 2 * interval))
+    old = [trial_id for trial_id, started in running.items() if started is not None and started < cutoff]
+    if not old:
+        return
+    query = sqlalchemy.text("SELECT trial_id FROM trial_heartbeats WHERE trial_id IN :ids").bindparams(sqlalchemy.bindparam("ids", expanding=True))
+    with storage.engine.connect() as connection:  # Optuna's table of heartbeats (its schema is versioned)
+        beating = {row[0] for row in connection.execute(query, {"ids": old})}
+    for trial_id in old:
+        if trial_id not in beating:
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                storage.set_trial_state_values(trial_id, state=optuna.trial.TrialState.FAIL)
+
+
+def _run_batch(plan: StudyPlan, study: optuna.Study, storage: optuna.storages.RDBStorage, *, trials: int, executor: Executor,
+               baseline_means: dict[str, float]) -> int:
+    """Ask up to `TRIALS_PER_BATCH` trials, simulate the valid ones together and tell every one its outcome; returns
+    how many were asked. Before each ask the study is counted again, so workers sharing it overshoot the total by at
+    most one trial each, as with one trial at a time."""
+    asked: list[optuna.Trial] = []
+    told: set[int] = set()
+    try:
+        with _Heartbeat(storage) as heartbeat:
+            policies: list[tuple[optuna.Trial, Scenario]] = []
+            for _ in range(TRIALS_PER_BATCH):
+                if asked and sum(counted(study)) >= trials:
+                    break
+                trial = study.ask()
+                asked.append(trial)
+                heartbeat.beat_for(trial._trial_id)  # Optuna's own heartbeat thread keys trials by this id too
+                candidate = propose(plan, trial)
+                if candidate is None:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    told.add(trial.number)
+                else:
+                    policies.append((trial, candidate))
+            rows = evaluate(executor, [candidate for _, candidate in policies], range(plan.replications)) if policies else []
+            for (trial, _), trial_rows in zip(policies, rows):
+                values = score(plan, trial, trial_rows, baseline_means)
+                if values is None:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:
+                    study.tell(trial, values)
+                told.add(trial.number)
+    except BaseException:
+        for trial in asked:
+            if trial.number not in told:
+                with contextlib.suppress(Exception):
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
+    return len(asked)
+
+
+class _Heartbeat:
+    """A thread that records, every heartbeat interval of the storage, that this process is alive for each trial it runs
+    (what ``study.optimize`` does for its one trial; a batch has several)."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage) -> None:
+        self.storage = storage
+        self.trial_ids: list[int] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._beat, name="arsim-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def beat_for(self, trial_id: int) -> None:
+        """Record a heartbeat for this trial now, and with the others from now on."""
+        with self.lock:
+            self.trial_ids.append(trial_id)
+            self.storage.record_heartbeat(trial_id)
+
+    def _beat(self) -> None:
+        interval = self.storage.get_heartbeat_interval() or HEARTBEAT_SECONDS
+        while not self.stop.wait(timeout=interval):
+            with self.lock:
+                for trial_id in self.trial_ids:
+                    self.storage.record_heartbeat(trial_id)
 
 
 def _bar(plan: StudyPlan, study: optuna.Study, *, total: int, done: int, enabled: bool):

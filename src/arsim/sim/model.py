@@ -189,8 +189,9 @@ class _Model:
         self.open_invoices: list[dict[int, _Invoice]] = [{} for _ in range(n_customers)]
         # The customer's last contact on a channel at least as strong as each channel strength (email .. agency).
         self.last_contact = [[-INF] * len(CHANNEL_STRENGTH) for _ in range(n_customers)]
-        self.due_steps: list[tuple[int, int, _Invoice]] = []  # today's due dunning steps, sent strongest first
-        self.due_sequence = 0
+        # Today's due dunning steps, one list per channel strength: sent strongest first, in the order they fell due.
+        self.due_steps: list[list[_Invoice]] = [[] for _ in CHANNEL_STRENGTH]
+        self.steps_due = 0
 
         orders = book.orders
         self.order_customer = orders.customer.tolist()
@@ -643,8 +644,8 @@ class _Model:
             return
         if inv.next_step_day <= due_by:
             if on_agenda:
-                self.due_sequence += 1
-                self.due_steps.append((-self.cadences[inv.segment][inv.next_step].strength, self.due_sequence, inv))
+                self.due_steps[self.cadences[inv.segment][inv.next_step].strength].append(inv)
+                self.steps_due += 1
                 return  # _send_due_steps plans the next wake-up
             self._step(inv, now)
         self._plan_wake(inv)
@@ -655,19 +656,20 @@ class _Model:
         Returns how many steps were looked at (0 when none were due), so the agenda knows whether sending
         them added work for the same day.
         """
-        due = self.due_steps
-        if not due:
+        count = self.steps_due
+        if not count:
             return 0
-        self.due_steps = []
-        due.sort()
+        due = self.due_steps
+        self.due_steps, self.steps_due = [[] for _ in due], 0
         due_by = day + TIME_EPS
-        for _, _, inv in due:
-            if inv.closed:
-                continue
-            if inv.next_step_day <= due_by and inv.wake_at == INF:  # not moved meanwhile (a release planned a new wake-up)
-                self._step(inv, day)
-            self._plan_wake(inv)
-        return len(due)
+        for invoices in reversed(due):  # the strongest channel first
+            for inv in invoices:
+                if inv.closed:
+                    continue
+                if inv.next_step_day <= due_by and inv.wake_at == INF:  # not moved meanwhile (a release planned a new wake-up)
+                    self._step(inv, day)
+                self._plan_wake(inv)
+        return count
 
     def _payment_day(self, customer: int, t: float) -> float:
         """The payment run in which a customer pays what it decided to pay at time t; never, once it has failed."""
