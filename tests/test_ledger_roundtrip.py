@@ -27,7 +27,9 @@ WORLD = [
     "--set", "portfolio.segments.at_risk.customers=120", "--set", "portfolio.segments.strategic.customers=50",
     "--set", "run.horizon_days=200", "--set", "run.warmup_days=100",
     "--set", "policy.discount.percent=2", "--set", "policy.write_off_days_past_due=60",
-    "--set", "policy.payment_plan.enabled=true", "--set", "policy.payment_plan.acceptance_probability=1",
+    "--set", "policy.payment_plan.enabled=true",
+    *[arg for segment in ("prompt", "slow", "at_risk", "strategic")
+      for arg in ("--set", f"portfolio.segments.{segment}.relationship.plan_acceptance_probability=1")],
     "--set", "policy.payment_plan.min_days_past_due=10", "--set", "policy.payment_plan.interval_days=10",
 ]
 

@@ -150,6 +150,7 @@ def worlds(draw):
                 "leave_probability_per_lost_order": draw(st.sampled_from([0.0, 0.5])),
                 "leave_probability_per_penalty": draw(st.sampled_from([0.0, 0.2])),
                 "penalty_contest_probability": draw(st.sampled_from([0.0, 0.3, 0.9])),
+                "plan_acceptance_probability": 0.8,
             },
             "risk": {"distress_days": draw(st.sampled_from([0, 120])), "classes": draw(st.sampled_from([
                 [{"share": 1.0}], [{"share": 0.7}, {"share": 0.3, "hazard_multiplier": 4.0, "lateness_shift": 1.0}]]))},
@@ -174,7 +175,7 @@ def worlds(draw):
             "dunning": {"min_days_between_contacts": draw(st.sampled_from([0, 3, 14])), "enabled": draw(st.booleans())},
             "worklist_rule": draw(st.sampled_from(["task_type", "fifo", "amount_at_risk", "days_past_due"])),
             "write_off_days_past_due": draw(st.sampled_from([20, 45.5, 180])),
-            "payment_plan": {"enabled": draw(st.booleans()), "min_days_past_due": 10, "acceptance_probability": 0.8},
+            "payment_plan": {"enabled": draw(st.booleans()), "min_days_past_due": 10},
             "credit": {"limit_months_of_sales": draw(st.sampled_from([None, 1.0, 6.0])), "hold_days_past_due": draw(st.sampled_from([None, 30])),
                        "review_over_limit": draw(st.booleans()), "hold_min_amount": draw(st.sampled_from([0.0, 500.0]))},
         },

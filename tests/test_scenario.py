@@ -342,3 +342,12 @@ def test_the_field_reference_is_the_generated_docs():
 
     assert (ROOT / "docs" / "scenario.md").read_text(encoding="utf-8") == field_reference_markdown(), (
         "docs/scenario.md is stale: regenerate it with `arsim fields --markdown`")
+
+
+def test_plan_acceptance_is_the_customers_not_the_policys(tmp_path):
+    # A customer's reaction may not sit in the policy, where a search could set it; the old field says where it went.
+    path = tmp_path / "old.yaml"
+    text = (ROOT / "scenarios/smb.yaml").read_text() + "\n"
+    path.write_text(text.replace("policy:\n", "policy:\n  payment_plan: {enabled: true, acceptance_probability: 1.0}\n", 1))
+    with pytest.raises(InputError, match="relationship.plan_acceptance_probability"):
+        load_scenario(path)

@@ -335,6 +335,8 @@ class Relationship(_Frozen):
         0.02, description="Chance a customer leaves when an unearned discount it took is chased (assumption).")
     leave_probability_per_penalty: Probability = Field(
         0.005, description="Chance a customer leaves when charged a penalty of 1% of the invoice; k% gives 1-(1-this)^k.")
+    plan_acceptance_probability: Probability = Field(
+        0.3, description="Chance a customer offered a payment plan on a call accepts it (when the policy offers plans; assumption).")
 
 
 class Segment(_Frozen):
@@ -616,9 +618,17 @@ class PaymentPlan(_Frozen):
 
     enabled: bool = Field(False, description="Offer payment plans.")
     min_days_past_due: NonNegative = Field(45.0, description="Offered on a call that reaches a customer this many days past due or more.")
-    acceptance_probability: Probability = Field(0.3, description="Chance the customer accepts (assumption).")
     instalments: Int = Field(3, ge=2, description="Number of equal instalments.")
     interval_days: Positive = Field(30.0, description="Days between instalments.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _acceptance_is_the_customers(cls, data: Any) -> Any:
+        """Whether a customer accepts a plan is its reaction, not the seller's choice: a policy (or a search) must not set it."""
+        if isinstance(data, dict) and "acceptance_probability" in data:
+            raise ValueError("acceptance_probability is the customer's reaction, not policy: set "
+                             "portfolio.segments[].relationship.plan_acceptance_probability instead")
+        return data
 
 
 class AgencyPolicy(_Frozen):

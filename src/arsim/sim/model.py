@@ -221,6 +221,7 @@ class _Model:
         self.penalty_contest = [r.penalty_contest_probability for r in relationships]
         self.leave_upheld = [r.leave_probability_when_upheld for r in relationships]
         self.leave_chase = [r.leave_probability_per_chase for r in relationships]
+        self.plan_acceptance = [r.plan_acceptance_probability for r in relationships]
         self.unearned_share = [s.behaviour.unearned_discount_probability for s in segments]
         self.terms_days = [s.terms_days for s in segments]
         self.statement = customers.statement.tolist()
@@ -936,7 +937,7 @@ class _Model:
             self._set_decision(inv, now + delay)
         if self.offers_plans and planned.channel == "call":
             plan = self.policy.payment_plan
-            if now - inv.due_day >= plan.min_days_past_due and row[R_PLAN] < plan.acceptance_probability:
+            if now - inv.due_day >= plan.min_days_past_due and row[R_PLAN] < self.plan_acceptance[inv.segment]:
                 self._start_plan(inv, now)
 
     def _promise_broken(self, value: Any) -> None:
