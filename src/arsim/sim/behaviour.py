@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-from scipy import special
 
 from arsim.scenario.schema import (
     MAX_CONTACT_VOLUME,
@@ -107,8 +106,22 @@ def quantile_function(dist: Distribution) -> Callable[[float], float]:
         return lambda u: low + u * width
     if isinstance(dist, Gamma):
         shape, mean = 1.0 / dist.cv**2, dist.mean
+        from scipy import special  # only scenarios with a gamma distribution pay for scipy's import
+
         return lambda u: float(special.gammaincinv(shape, u)) * mean / shape
     raise TypeError(f"unknown distribution {dist!r}")
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), computed as scipy.special.logit computes it (the same bits): near 1/2 the plain formula
+    loses precision, and the difference of two log1p keeps it. Written out so that a run does not import scipy."""
+    s = 2.0 * (p - 0.5)
+    return np.where((p < 0.3) | (p > 0.65), np.log(p / (1.0 - p)), np.log1p(s) - np.log1p(-s))
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), scipy.special.expit's formula (the same bits)."""
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass(frozen=True)
@@ -417,7 +430,7 @@ def draw_book(scenario: Scenario, *, replication: int, response_slots: Iterable[
     )
     spread = np.array([b.customer_lateness_sigma for b in behaviour])[seg_of]
     u_customer = latent[owner]
-    p_late = special.expit(special.logit(np.clip(base_late, 1e-9, 1 - 1e-9)) + spread * u_customer)
+    p_late = _expit(_logit(np.clip(base_late, 1e-9, 1 - 1e-9)) + spread * u_customer)
     late = rng_pay.random(n_orders) < p_late
     early = ~late & (rng_pay.random(n_orders) < np.array([b.early_share for b in behaviour])[seg_of])
     early_max = np.array([b.early_days_max for b in behaviour])[seg_of]
