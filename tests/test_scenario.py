@@ -351,3 +351,5 @@ def test_plan_acceptance_is_the_customers_not_the_policys(tmp_path):
     path.write_text(text.replace("policy:\n", "policy:\n  payment_plan: {enabled: true, acceptance_probability: 1.0}\n", 1))
     with pytest.raises(InputError, match="relationship.plan_acceptance_probability"):
         load_scenario(path)
+    with pytest.raises(InputError, match="moved to portfolio.segments.NAME.relationship.plan_acceptance_probability"):
+        load_scenario(ROOT / "scenarios/smb.yaml").with_overrides({"policy.payment_plan.acceptance_probability": 1})

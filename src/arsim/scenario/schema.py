@@ -777,6 +777,13 @@ class Scenario(_Frozen):
 # ---------------------------------------------------------------------------------------------- loading
 
 
+MOVED_FIELDS: dict[str, str] = {
+    "policy.payment_plan.acceptance_probability": "portfolio.segments.NAME.relationship.plan_acceptance_probability "
+                                                  "(a customer's reaction, not policy)",
+}
+"""Fields that moved, by their old path: an override of an old path says where the field went."""
+
+
 def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
     """Set ``data[a][b]...`` for a dotted path; list items by index or, for segments, by name."""
     parts = path.split(".")
@@ -794,7 +801,8 @@ def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
                 node = node[index]
         elif isinstance(node, dict):
             if key not in node and not _is_open_mapping(parts[:depth]):
-                raise InputError(f"{source}: {where}: unknown field {key!r}")
+                moved = f"; it moved to {MOVED_FIELDS[where]}" if where in MOVED_FIELDS else ""
+                raise InputError(f"{source}: {where}: unknown field {key!r}{moved}")
             if last:
                 node[key] = value
             else:
