@@ -282,7 +282,6 @@ def run_trials(plan: StudyPlan, study: optuna.Study, *, storage: optuna.storages
     failed before it propagates.
     """
     baseline_means = means(baseline_of(study))
-    fail_dead_trials(study, storage)
     seed = int(np.random.SeedSequence([plan.seed, len(study.get_trials(deepcopy=False))]).generate_state(1)[0])
     if plan.sampler == "random":
         study.sampler = optuna.samplers.RandomSampler(seed=seed)

@@ -626,8 +626,7 @@ class PaymentPlan(_Frozen):
     def _acceptance_is_the_customers(cls, data: Any) -> Any:
         """Whether a customer accepts a plan is its reaction, not the seller's choice: a policy (or a search) must not set it."""
         if isinstance(data, dict) and "acceptance_probability" in data:
-            raise ValueError("acceptance_probability is the customer's reaction, not policy: set "
-                             "portfolio.segments[].relationship.plan_acceptance_probability instead")
+            raise ValueError(f"acceptance_probability: it moved to {MOVED_FIELDS['policy.payment_plan.acceptance_probability']}")
         return data
 
 
@@ -781,7 +780,7 @@ MOVED_FIELDS: dict[str, str] = {
     "policy.payment_plan.acceptance_probability": "portfolio.segments.NAME.relationship.plan_acceptance_probability "
                                                   "(a customer's reaction, not policy)",
 }
-"""Fields that moved, by their old path: an override of an old path says where the field went."""
+"""Fields that moved, by their old path: a file (PaymentPlan's check) or an override of an old path says where the field went."""
 
 
 def _assign(data: dict, path: str, value: Any, *, source: str) -> None:

@@ -191,7 +191,6 @@ class _Model:
         self.last_contact = [[-INF] * len(CHANNEL_STRENGTH) for _ in range(n_customers)]
         # Today's due dunning steps, one list per channel strength: sent strongest first, in the order they fell due.
         self.due_steps: list[list[_Invoice]] = [[] for _ in CHANNEL_STRENGTH]
-        self.steps_due = 0
 
         orders = book.orders
         self.order_customer = orders.customer.tolist()
@@ -646,7 +645,6 @@ class _Model:
         if inv.next_step_day <= due_by:
             if on_agenda:
                 self.due_steps[self.cadences[inv.segment][inv.next_step].strength].append(inv)
-                self.steps_due += 1
                 return  # _send_due_steps plans the next wake-up
             self._step(inv, now)
         self._plan_wake(inv)
@@ -657,11 +655,11 @@ class _Model:
         Returns how many steps were looked at (0 when none were due), so the agenda knows whether sending
         them added work for the same day.
         """
-        count = self.steps_due
+        due = self.due_steps
+        count = sum(map(len, due))
         if not count:
             return 0
-        due = self.due_steps
-        self.due_steps, self.steps_due = [[] for _ in due], 0
+        self.due_steps = [[] for _ in due]
         due_by = day + TIME_EPS
         for invoices in reversed(due):  # the strongest channel first
             for inv in invoices:
