@@ -39,6 +39,11 @@ OBJECTIVE = "net_cost"
 CONSTRAINT = "query_sla_attainment>=0.8"
 
 
+def shown(value: float) -> str:
+    """A KPI value as printed: whole numbers for money and counts, two decimals for days and ratios."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+
+
 class TimedExecutor:
     """An executor that adds up the wall time spent in its maps (the simulation time of a search)."""
 
@@ -53,11 +58,12 @@ class TimedExecutor:
         return iter(results)
 
 
-def search_best(scenario, space, *, sampler: str, trials: int, replications: int, executor, folder: Path, seed: int):
+def search_best(scenario, space, *, sampler: str, trials: int, replications: int, executor, folder: Path, seed: int,
+                objective: str = OBJECTIVE, constraint: str = CONSTRAINT):
     """The best feasible trial's policy scenario of one search (by its search mean), and the search's wall time."""
     plan = build_plan(scenario.model_copy(update={"run": scenario.run.model_copy(update={"seed": seed})}), name=f"{sampler}-{seed}",
-                      storage=f"sqlite:///{folder / f'{sampler}-{seed}.db'}", space=space, objectives=[parse_objective(OBJECTIVE)],
-                      bounds=[parse_bound(CONSTRAINT)], replications=replications, sampler=sampler)
+                      storage=f"sqlite:///{folder / f'{sampler}-{seed}.db'}", space=space, objectives=[parse_objective(objective)],
+                      bounds=[parse_bound(constraint)], replications=replications, sampler=sampler)
     storage = open_storage(plan.storage)
     study = open_study(plan, storage=storage, executor=executor)
     start = time.perf_counter()
@@ -65,7 +71,8 @@ def search_best(scenario, space, *, sampler: str, trials: int, replications: int
     seconds = time.perf_counter() - start
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     feasible = [t for t in complete if is_feasible(t)] or complete
-    best = min(feasible, key=lambda t: t.values[0])
+    sign = -1.0 if parse_objective(objective).direction == "maximize" else 1.0
+    best = min(feasible, key=lambda t: sign * t.values[0])
     from arsim.analysis.search_space import apply_levers
 
     return apply_levers(scenario, {**space.fixed, **best.params}), seconds
@@ -78,6 +85,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--replications", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--objective", default=OBJECTIVE, help=f"the KPI the compared searches minimise (KPI:max to maximise; default {OBJECTIVE})")
+    parser.add_argument("--constraint", default=CONSTRAINT, help=f"the compared searches' constraint (default {CONSTRAINT})")
     parser.add_argument("--fresh", type=int, default=5, help="fresh replications on which each search's best is judged")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--throughput-trials", type=int, default=40, help="trials timed for the throughput figure")
@@ -90,7 +99,7 @@ def main() -> None:
     if args.set:
         scenario = scenario.with_overrides({k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)})
     space = search_space(None, scenario, max_collectors=scenario.team.collectors)
-    print(f"{scenario.name}: {args.trials} trials x {args.replications} replications, objective {OBJECTIVE}, constraint {CONSTRAINT}, "
+    print(f"{scenario.name}: {args.trials} trials x {args.replications} replications, objective {args.objective}, constraint {args.constraint}, "
           f"default space ({len(space.searched)} levers), team at most {scenario.team.collectors}")
     executor = make_executor(jobs=args.jobs, cluster=None)
     timed = TimedExecutor(executor)
@@ -110,24 +119,27 @@ def main() -> None:
 
 def compare_samplers(scenario, space, args, executor, folder: Path) -> None:
     fresh = range(1000, 1000 + args.fresh)  # far from every search's replications
+    objective = parse_objective(args.objective)
+    kpi, better = objective.kpi, (-1.0 if objective.direction == "maximize" else 1.0)
     rows = []
     for k in range(args.seeds):
         seed = scenario.run.seed + k
         judged = {}
         for sampler in ("tpe", "random"):
             best, seconds = search_best(scenario, space, sampler=sampler, trials=args.trials, replications=args.replications, executor=executor,
-                                        folder=folder, seed=seed)
+                                        folder=folder, seed=seed, objective=args.objective, constraint=args.constraint)
             [values] = evaluate(executor, [best.model_copy(update={"run": best.run.model_copy(update={"seed": seed})})], fresh)
-            judged[sampler] = mean_of(by_kpi(values)[OBJECTIVE])
-            print(f"  seed {seed} {sampler:>6}: best policy's {OBJECTIVE} on {args.fresh} fresh replications {judged[sampler]:,.0f} "
+            judged[sampler] = mean_of(by_kpi(values)[kpi])
+            print(f"  seed {seed} {sampler:>6}: best policy's {kpi} on {args.fresh} fresh replications {shown(judged[sampler])} "
                   f"(search {seconds:.0f} s)", flush=True)
         rows.append(judged)
     diffs = [r["tpe"] - r["random"] for r in rows]
     mean, low, high = confidence_interval(diffs)
     tpe_mean = statistics.fmean(r["tpe"] for r in rows)
     random_mean = statistics.fmean(r["random"] for r in rows)
-    print(f"search vs random search over {len(rows)} seeds: {OBJECTIVE} {tpe_mean:,.0f} vs {random_mean:,.0f}; "
-          f"TPE - random {mean:,.0f} (95% CI {low:,.0f} to {high:,.0f}); TPE better on {sum(d < 0 for d in diffs)} of {len(diffs)} seeds")
+    print(f"search vs random search over {len(rows)} seeds: {kpi} {shown(tpe_mean)} vs {shown(random_mean)}; "
+          f"TPE - random {shown(mean)} (95% CI {shown(low)} to {shown(high)}); TPE better on {sum(better * d < 0 for d in diffs)}, "
+          f"equal on {sum(d == 0 for d in diffs)}, worse on {sum(better * d > 0 for d in diffs)} of {len(diffs)} seeds")
 
 
 def throughput(scenario, space, args, folder: Path) -> None:
