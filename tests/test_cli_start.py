@@ -45,10 +45,12 @@ def test_light_commands_import_no_heavy_library(args):
     assert probed["heavy"] == []
 
 
+@pytest.mark.parametrize("module", ["arsim", "arsim.cli"])
 @pytest.mark.parametrize("args", LIGHT_COMMANDS.values(), ids=LIGHT_COMMANDS.keys())
-def test_the_module_entry_point_imports_no_heavy_library(args):
-    """The same through ``python -m arsim.cli``, read from -X importtime: nothing imported before main() counts either."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "arsim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+def test_the_module_entry_points_import_no_heavy_library(args, module):
+    """The same through ``python -m arsim`` and ``python -m arsim.cli``, read from -X importtime: nothing imported
+    before main() counts either."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", module, *args], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "arsim" in imported  # the probe reads what it thinks it reads
