@@ -353,3 +353,40 @@ def test_plan_acceptance_is_the_customers_not_the_policys(tmp_path):
         load_scenario(path)
     with pytest.raises(InputError, match="moved to portfolio.segments.NAME.relationship.plan_acceptance_probability"):
         load_scenario(ROOT / "scenarios/smb.yaml").with_overrides({"policy.payment_plan.acceptance_probability": 1})
+
+
+@pytest.mark.parametrize(("text", "line", "problem"), [
+    ("calendar: {start_date: 2025-02-30}\n", 1, "'2025-02-30' is not a valid date: day is out of range for month"),
+    ("name: x\nteam:\n  collectors: !!int abc\n", 3, "'abc' is not a valid int"),
+    ("money:\n  gross_margin: !!float abc\n", 2, "'abc' is not a valid float"),
+    ("calendar: {start_date: !!timestamp 2025-99-99}\n", 1, "'2025-99-99' is not a valid date: month must be in 1..12"),
+])
+def test_a_value_its_yaml_tag_cannot_hold_is_a_yaml_mistake_at_its_line(tmp_path, text, line, problem):
+    """PyYAML raises a plain ValueError for these, from deep inside its constructors; they are the user's mistakes."""
+    path = tmp_path / "s.yaml"
+    assert _file_problem(path, text).startswith(f"{path}: line {line}: invalid YAML: {problem}")
+
+
+def test_yaml_nested_too_deep_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "deep.yaml"
+    assert _file_problem(path, "description: " + "[" * 5000 + "]" * 5000 + "\n") == f"{path}: invalid YAML: nested too deep to read"
+
+
+def test_command_line_values_are_read_as_strictly_as_files():
+    from arsim.cli.common import parse_assignments, parse_values
+
+    with pytest.raises(InputError, match=r"^--set 'calendar.start_date=2025-02-30': invalid YAML: '2025-02-30' is not a valid date"):
+        parse_assignments(["calendar.start_date=2025-02-30"])
+    with pytest.raises(InputError, match=r"^--set 'x=\{a: 1, a: 2\}': duplicate key 'a' in a mapping$"):
+        parse_assignments(["x={a: 1, a: 2}"])
+    with pytest.raises(InputError, match=r"^--param '!!int x': invalid YAML: 'x' is not a valid int"):
+        parse_values("1,!!int x", option="--param")
+
+
+def test_a_ledger_mapping_file_is_read_as_strictly(tmp_path):
+    from arsim.ledger.read import load_mapping
+
+    path = tmp_path / "mapping.yaml"
+    path.write_text("columns: {Belnr: invoice_id}\ndate_format: 2025-02-30\n")
+    with pytest.raises(InputError, match=r"^mapping.yaml: mapping: line 2: invalid YAML: '2025-02-30' is not a valid date"):
+        load_mapping(path)

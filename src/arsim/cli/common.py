@@ -130,17 +130,14 @@ def command_line(argv: Sequence[str]) -> str:
 def parse_assignments(items: Sequence[str], *, option: str = "--set") -> dict[str, object]:
     """``path.to.field=value`` pairs; values are read as YAML scalars (numbers, true/false, null, lists),
     so ``--set`` takes the same spellings as the scenario file."""
-    import yaml
+    from arsim.scenario.yaml_text import parse_yaml
 
     assignments: dict[str, object] = {}
     for item in items:
         path, sep, text = item.partition("=")
         if not sep or not path.strip():
             raise InputError(f"{option} {item!r}: expected path.to.field=value")
-        try:
-            assignments[path.strip()] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            raise InputError(f"{option} {item!r}: value is not valid YAML") from None
+        assignments[path.strip()] = parse_yaml(text, source=f"{option} {item!r}", lines=False) if text.strip() else ""
     return assignments
 
 
@@ -162,7 +159,7 @@ def parse_values(text: str, *, option: str) -> list[Any]:
 
     A range must be numeric with a positive step and stop >= start; a list must not be empty.
     """
-    import yaml
+    from arsim.scenario.yaml_text import parse_yaml
 
     text = text.strip()
     if not text:
@@ -186,13 +183,7 @@ def parse_values(text: str, *, option: str) -> list[Any]:
     items = [item.strip() for item in text.split(",")]
     if any(not item for item in items):
         raise InputError(f"{option}: empty value in {text!r}")
-    values = []
-    for item in items:
-        try:
-            values.append(yaml.safe_load(item))
-        except yaml.YAMLError:
-            raise InputError(f"{option}: {item!r} is not a valid value") from None
-    return values
+    return [parse_yaml(item, source=f"{option} {item!r}", lines=False) for item in items]
 
 
 def parse_param(text: str) -> tuple[str, list[Any]]:

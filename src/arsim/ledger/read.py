@@ -109,10 +109,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from arsim.errors import InputError
 from arsim.measure.lateness import settlement_rows
+from arsim.scenario.yaml_text import parse_yaml
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -220,9 +220,13 @@ def load_mapping(path: str | Path) -> LedgerMapping:
     """
     path = Path(path)
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise LedgerError(f"{path.name}: cannot read mapping: {_one_line(error)}") from error
+    try:
+        content = parse_yaml(text, source=f"{path.name}: mapping")
+    except InputError as error:
+        raise LedgerError(str(error)) from None
     if not isinstance(content, dict):
         raise LedgerError(f"{path.name}: a mapping file must be a YAML mapping with a 'columns' key")
     unknown_keys = sorted(set(content) - {"columns", "date_format"})

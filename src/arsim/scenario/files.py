@@ -11,44 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import (
-    BaseModel,
-)
+from pydantic import BaseModel
 
 from arsim.errors import InputError
 from arsim.scenario.schema import Policy, Scenario, validate_policy, validate_scenario
-
-
-class _DuplicateKey(yaml.YAMLError):
-    """A mapping states the same key twice (PyYAML would silently keep the last)."""
-
-    def __init__(self, key: Any, line: int) -> None:
-        super().__init__(f"line {line}: duplicate key {key!r} in a mapping")
-        self.key, self.line = key, line
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key stated twice in one mapping.
-
-    A scenario that says `collectors: 3` and, further down the same block, `collectors: 5` is a mistake
-    whichever one was meant; PyYAML keeps the last without a word. Keys brought in by a merge (`<<: *base`)
-    may be overridden, as that is what a merge is for.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-            except TypeError:
-                continue  # an unhashable key: the base constructor reports it
-            if duplicate:
-                raise _DuplicateKey(key, key_node.start_mark.line + 1)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+from arsim.scenario.yaml_text import parse_yaml
 
 
 def _read_yaml(path: str | Path) -> Any:
@@ -59,15 +26,7 @@ def _read_yaml(path: str | Path) -> Any:
         raise InputError(f"{path}: file not found") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read: {error.__class__.__name__}") from None
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except _DuplicateKey as error:
-        raise InputError(f"{path}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InputError(f"{path}: {where}invalid YAML: {problem}") from None
+    return parse_yaml(text, source=str(path))
 
 
 SEARCH_SECTION = "search"

@@ -1,0 +1,73 @@
+"""YAML as users write it, read strictly: every scenario, policy, space and mapping file and every ``--set`` and
+``--param`` value goes through `parse_yaml`, so a mistake reads the same (one line naming where and what)
+wherever it was made. Kept apart from the schema so that reading a ledger's mapping file does not load pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from arsim.errors import InputError
+
+
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping states the same key twice (PyYAML would silently keep the last)."""
+
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"line {line}: duplicate key {key!r} in a mapping")
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key stated twice in one mapping.
+
+    A scenario that says `collectors: 3` and, further down the same block, `collectors: 5` is a mistake
+    whichever one was meant; PyYAML keeps the last without a word. Keys brought in by a merge (`<<: *base`)
+    may be overridden, as that is what a merge is for.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # an unhashable key: the base constructor reports it
+            if duplicate:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Build one value; a value its tag cannot hold (``2025-02-30`` read as a date, ``!!int abc``) is a YAML
+        mistake at that node's line, not a crash deep inside PyYAML."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError, TypeError) as error:
+            if isinstance(error, yaml.YAMLError):
+                raise
+            kind = {"timestamp": "date"}.get(node.tag.rsplit(":", 1)[-1], node.tag.rsplit(":", 1)[-1])
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid {kind}: {error}", node.start_mark) from None
+
+
+def parse_yaml(text: str, *, source: str, lines: bool = True) -> Any:
+    """YAML text as plain data, read strictly: a key stated twice in a mapping, a value its tag cannot hold,
+    nesting too deep to read, or a syntax error is an `InputError` naming ``source`` (and the line, where
+    ``lines``) and the problem. Every YAML a user writes (scenario, policy, space and mapping files, ``--set``
+    and ``--param`` values) is read through here, so each mistake reads the same wherever it was made."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as error:
+        raise InputError(f"{source}: {error}" if lines else f"{source}: duplicate key {error.key!r} in a mapping") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None and lines else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise InputError(f"{source}: {where}invalid YAML: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{source}: invalid YAML: nested too deep to read") from None
