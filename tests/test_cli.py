@@ -299,6 +299,28 @@ def test_out_that_is_someone_elses_folder_is_refused(tmp_path, capsys):
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.parametrize("where", ["scenario", "policy"])
+def test_a_results_folder_holding_an_input_file_is_refused(tmp_path, capsys, where):
+    """The folder is replaced as a whole, so writing it would delete the input: refused before simulating."""
+    folder = tmp_path / "results"
+    code, _, _ = _run_cli([*_simulating("run"), "--out", str(folder)], capsys)
+    assert code == 0
+    inside = folder / "mine.yaml"
+    smb = ROOT / "scenarios" / "smb.yaml"
+    if where == "scenario":
+        inside.write_text(smb.read_text())
+        args = ["run", str(inside), *SMALL, "--replications", "2", "--out", str(folder)]
+    else:
+        inside.write_text("name: strict\ndunning:\n  min_days_between_contacts: 7\n")
+        args = [*_simulating("run"), "--policy", str(inside), "--out", str(folder)]
+    before = sorted(p.name for p in folder.iterdir())
+    code, out, err = _run_cli(args, capsys)
+    assert code == 2 and out == ""
+    assert _one_error_line(err) == f"arsim: error: --out {folder}: holds the input file {inside}, which writing the folder would delete; " \
+                                   "choose another folder or move the file"
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")
 def test_out_in_an_unwritable_folder_is_refused(tmp_path, capsys):
     locked = tmp_path / "locked"

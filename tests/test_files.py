@@ -300,6 +300,21 @@ def test_check_writable_folder_refuses_an_unwritable_parent(tmp_path, monkeypatc
         parent.chmod(0o755)
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, a folder no one can create files in")
+def test_check_writable_folder_tries_to_write_rather_than_trusting_permission_bits():
+    """/proc passes os.access for root, yet nothing can be made in it: the check makes and removes a folder there."""
+    with pytest.raises(InputError) as error:
+        check_writable_folder("/proc/arsim-results", what="--out")
+    assert _one_line(error).startswith("--out /proc/arsim-results: cannot write in /proc (")
+
+
+def test_check_writable_folder_refuses_a_name_the_file_system_cannot_hold(tmp_path):
+    with pytest.raises(InputError) as error:
+        check_writable_folder(tmp_path / ("x" * 300) / "run")
+    assert "File name too long" in _one_line(error) or "longer than this file system allows" in _one_line(error)
+    assert list(tmp_path.iterdir()) == []  # the probe left nothing behind
+
+
 def test_check_writable_folder_accepts_new_empty_and_results_folders(tmp_path):
     assert check_writable_folder(tmp_path / "a" / "b") == tmp_path / "a" / "b"
     assert check_writable_folder(tmp_path) == tmp_path  # empty

@@ -322,7 +322,11 @@ def check_writable_folder(folder: str | Path, *, what: str = "--out", marker: st
     from arsim.errors import InputError
 
     folder = Path(folder)
-    target = _target(folder)
+    try:
+        target = _target(folder)
+        target.exists()
+    except OSError as error:  # a name too long for the file system, a loop of links
+        raise InputError(f"{what} {str(folder)[:80]}: {error.strerror or error.__class__.__name__}") from None
     if target.exists() and not target.is_dir():
         raise InputError(f"{what} {folder}: is an existing file, not a folder")
     if not target.name:
@@ -339,13 +343,31 @@ def check_can_create(path: str | Path, *, what: str) -> None:
     must be a writable folder. Missing folders in between are created when the file is written."""
     from arsim.errors import InputError
 
-    parent = Path(os.path.abspath(path)).parent
+    path = Path(os.path.abspath(path))
+    parent = path.parent
+    missing = [path.name]
     while not parent.exists():
+        missing.append(parent.name)
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"{what}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{what}: {parent} is not writable")
+    try:
+        longest = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - no pathconf here
+        longest = 255
+    for name in missing:
+        if len(os.fsencode(name)) > longest:
+            raise InputError(f"{what}: the name {name[:40]}... is longer than this file system allows ({longest} bytes)")
+    # Permission bits do not tell everything (a read-only or virtual file system such as /proc, a full disk
+    # of inodes): make and remove a hidden folder where the results would go, as their staging folder will be.
+    probe = parent / f".arsim-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        os.mkdir(probe)
+    except OSError as error:
+        raise InputError(f"{what}: cannot write in {parent} ({error.strerror or error.__class__.__name__})") from None
+    os.rmdir(probe)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import os
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -266,10 +267,33 @@ def results_folder(args: argparse.Namespace, default_name: str) -> Path:
     from arsim.files import check_writable_folder
 
     if args.out:
-        return check_writable_folder(args.out, what="--out")
-    folder = Path("results") / default_name
-    check_writable_folder(folder, what="the default --out")
+        folder = check_writable_folder(args.out, what="--out")
+    else:
+        folder = check_writable_folder(Path("results") / default_name, what="the default --out")
+    check_inputs_outside(args, folder)
     return folder
+
+
+def check_inputs_outside(args: argparse.Namespace, folder: Path) -> None:
+    """Refuse a results folder that holds one of the command's own input files (the scenario, a policy, a space
+    or mapping file): the folder is replaced as a whole, which would delete the input. Every option naming an
+    existing file is checked, so a new option is covered without a list to keep."""
+    target = Path(os.path.abspath(folder))
+    for name, value in sorted(vars(args).items()):
+        if name in ("out", "argv", "handler", "flags"):
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(item, (str, Path)) or not str(item) or "\0" in str(item):
+                continue
+            path = Path(os.path.abspath(item))
+            try:
+                is_file = path.is_file()
+            except OSError:
+                continue
+            if is_file and target in path.parents:
+                shown = "the default --out" if not getattr(args, "out", None) else "--out"
+                raise InputError(f"{shown} {folder}: holds the input file {item}, which writing the folder would delete; "
+                                 "choose another folder or move the file")
 
 
 def check_memory(scenarios: Sequence[Any], *, args: argparse.Namespace, items: int) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from arsim.cli.common import (
     add_run_options,
     check_executor,
+    check_inputs_outside,
     command_line,
     format_number,
     load,
@@ -67,18 +69,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                       help="a goal: past_due_amount<=-25%, dso<=-10 (change), dso<=35 (absolute), contacts_total>=+100% (repeatable)")
     feas.add_argument("--constraint", dest="constraints", action="append", default=[], metavar="EXPR", help="a further KPI bound (repeatable)")
     feas.add_argument("--collectors", metavar="LOW:HIGH", help="staffing range: find the smallest team for which the goals are feasible")
-    _search_options(feas)
+    _search_options(feas, suffix="feasibility")
     feas.set_defaults(handler=cmd_feasibility, flags=SEARCH_FLAGS)
 
 
-def _search_options(parser: argparse.ArgumentParser) -> None:
+def _search_options(parser: argparse.ArgumentParser, *, suffix: str = "optimize") -> None:
     parser.add_argument("--space", metavar="FILE", help="search space YAML file (lever path: {low, high[, step]} | [choices] | value | off)")
     parser.add_argument("--trials", type=positive, default=50, help="trials in the study in total; re-running resumes it (default 50)")
     parser.add_argument("--replications", type=positive, default=5, help="common replications per trial (default 5)")
     parser.add_argument("--max-collectors", type=positive, help="staffing limit: the team size never exceeds it")
     parser.add_argument("--storage", metavar="URL", help="study database: sqlite:///PATH or postgresql://USER:PASS@HOST/DB "
                                                          "(default: SQLite in the results folder)")
-    parser.add_argument("--study", metavar="NAME", help="study name; also names the results folder (default <scenario name>-optimize)")
+    parser.add_argument("--study", metavar="NAME", help=f"study name; also names the results folder (default <scenario name>-{suffix})")
     parser.add_argument("--top", type=positive, default=5, help="candidates re-evaluated on fresh replications (default 5)")
     parser.add_argument("--fresh-replications", type=positive, default=10,
                         help="fresh replications for selection, and as many again for the reported figures (default 10)")
@@ -108,9 +110,10 @@ def _space(args: argparse.Namespace):
     return data, f"{args.scenario}: search"
 
 
-def _common(args: argparse.Namespace) -> dict:
+def _common(args: argparse.Namespace, *, suffix: str) -> dict:
     check_executor(args)
     scenario = load(args)
+    check_inputs_outside(args, Path(args.out) if args.out else Path("results") / (args.study or f"{scenario.name}-{suffix}"))
     space, source = _space(args)
     return {"scenario": scenario, "space": space, "space_source": source, "trials": args.trials, "replications": args.replications,
             "max_collectors": args.max_collectors, "storage": args.storage, "study": args.study, "jobs": args.jobs, "cluster": args.cluster,
@@ -123,7 +126,7 @@ def _common(args: argparse.Namespace) -> dict:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """Search, select on fresh replications, print the winner next to the baseline (or JSON)."""
-    options = _common(args)
+    options = _common(args, suffix="optimize")
     from arsim.analysis.optimize import DEFAULT_OBJECTIVES, optimize
 
     result = optimize(objectives=args.objectives or DEFAULT_OBJECTIVES, constraints=args.constraints, **options)
@@ -187,7 +190,7 @@ def _diff(baseline, best):
 
 def cmd_feasibility(args: argparse.Namespace) -> int:
     """Search for a policy meeting every goal; print the answer in plain words (or JSON); exit 0 feasible, 1 not."""
-    options = _common(args)
+    options = _common(args, suffix="feasibility")
     if args.collectors is not None and args.max_collectors is not None:
         raise InputError("--collectors and --max-collectors: give a staffing range or a limit, not both")
     from arsim.analysis.feasibility import feasibility, parse_staffing
