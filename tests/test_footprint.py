@@ -12,6 +12,7 @@ from arsim.scenario.schema import Scenario, validate_scenario
 from arsim.sim import footprint
 from arsim.sim.behaviour import draw_book
 from arsim.sim.footprint import (
+    BYTES_PER_COLLECTOR,
     BYTES_PER_INVOICE,
     FIXED_BYTES,
     RESPONSE_BYTES_PER_SLOT,
@@ -86,9 +87,10 @@ def test_response_slots_are_those_the_simulator_draws(policy, slots):
 def test_peak_bytes_are_fixed_plus_per_invoice_per_process():
     big = _big()
     per_invoice = BYTES_PER_INVOICE + RESPONSE_BYTES_PER_SLOT * 8
-    assert estimated_peak_bytes(big) == FIXED_BYTES + 42_000_000 * per_invoice
+    team = BYTES_PER_COLLECTOR * big.team.collectors
+    assert estimated_peak_bytes(big) == FIXED_BYTES + 42_000_000 * per_invoice + team
     # Two workers each hold a replication; the pool's parent process adds its interpreter.
-    assert estimated_peak_bytes(big, workers=2) == 3 * FIXED_BYTES + 2 * 42_000_000 * per_invoice
+    assert estimated_peak_bytes(big, workers=2) == 3 * FIXED_BYTES + 2 * (42_000_000 * per_invoice + team)
 
 
 def test_very_short_strained_spells_make_the_draw_the_peak():
@@ -96,7 +98,7 @@ def test_very_short_strained_spells_make_the_draw_the_peak():
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml").with_overrides(
         {f"portfolio.segments.{name}.behaviour.{field}": value for name in ("prompt", "slow", "at_risk", "strategic") for field, value in quick.items()})
     assert strained_switch_columns(scenario) == 341  # 2 x 545 x 0.5 / 2 = 272.5 switches, + 4 sqrt + 2
-    assert estimated_peak_bytes(scenario) == FIXED_BYTES + estimated_invoices(scenario) * (200 + 9 * 341)
+    assert estimated_peak_bytes(scenario) == FIXED_BYTES + estimated_invoices(scenario) * (200 + 9 * 341) + BYTES_PER_COLLECTOR * 3
 
 
 def test_a_book_too_big_for_memory_is_refused_in_one_line():
@@ -107,6 +109,17 @@ def test_a_book_too_big_for_memory_is_refused_in_one_line():
         check_fits_in_memory(_big(), available_bytes=int(5.5 * GB), workers=2)
     assert str(error.value) == (
         "scenario 'big': about 42,000,000 invoices would need about 155 GB of memory (2 replications at once); this machine has 5.5 GB available")
+
+
+def test_an_absurd_team_is_refused_like_an_absurd_book():
+    """Each collector takes memory too (the stack of idle collectors): a billion of them must be refused up front."""
+    smb = load_scenario(ROOT / "scenarios" / "smb.yaml")
+    huge = smb.with_overrides({"team.collectors": 1_000_000_000})
+    assert estimated_peak_bytes(huge) - estimated_peak_bytes(smb) == BYTES_PER_COLLECTOR * (1_000_000_000 - smb.team.collectors)
+    with pytest.raises(InputError) as error:
+        check_fits_in_memory(huge, available_bytes=24 * GB)
+    assert "and 1,000,000,000 collectors would need about 40 GB of memory" in str(error.value)
+    check_fits_in_memory(smb.with_overrides({"team.collectors": 1_000}), available_bytes=1 * GB)
 
 
 def test_a_book_that_fits_passes():
