@@ -213,3 +213,20 @@ def test_a_scheduler_without_workers_fails_fast():
           pytest.raises(InputError, match="has no workers") as caught):
         DaskCluster(empty.scheduler_address, connect_seconds=1).connect()
     assert caught.value.argument == "cluster"
+
+
+@pytest.mark.parametrize("address", ["notanaddr", "tcp://host", "tcp://host:", "host:port", "tcp://a b:8786", "http://host:8786", "tcp://host:8786/x"])
+def test_a_malformed_scheduler_address_is_refused_before_dask_sees_it(address):
+    """Dask refuses some of these only after half-making a client that then hangs 20 s at exit."""
+    from arsim.experiment.executors import check_scheduler_address
+
+    with pytest.raises(InputError) as caught:
+        check_scheduler_address(address)
+    assert str(caught.value) == f"cluster: {address!r} is not a scheduler address; expected tcp://HOST:PORT"
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tls://scheduler.example:8786", "tcp://[::1]:8786"])
+def test_a_well_formed_scheduler_address_passes(address):
+    from arsim.experiment.executors import check_scheduler_address
+
+    assert check_scheduler_address(address) == address

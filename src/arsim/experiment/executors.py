@@ -31,8 +31,10 @@ RESULT_PACKAGES = ("numpy", "scipy", "pandas", "simpy")
 
 OnDone = Callable[[], None]
 
-SCHEDULER_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+)(:\d+)?/?$")
-"""What a scheduler address looks like: [PROTOCOL://]HOST[:PORT], such as tcp://10.0.0.5:8786 or tcp://[::1]:8786."""
+SCHEDULER_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+):\d{1,5}/?$")
+"""What a scheduler address looks like: [PROTOCOL://]HOST:PORT, such as tcp://10.0.0.5:8786 or tcp://[::1]:8786. The
+port is required: Dask refuses an address without one only after it has half-made its client, whose clean-up
+then waits 20 s and prints a traceback at exit."""
 
 
 def check_scheduler_address(address: str) -> str:
