@@ -82,3 +82,20 @@ def test_portfolio_kpis_on_a_hand_book():
     # AR_beg 0; one 30-day period is N = 30 / 30.4375 months.
     n = 30 / (365.25 / 12)
     assert result["cei"] == pytest.approx((350 / n - 230) / (350 / n - 200) * 100)
+
+
+def test_every_kpi_of_a_run_lies_in_its_possible_range():
+    """possible_range (which bounds are refused against and intervals cut to) holds for real runs, levers on."""
+    from pathlib import Path
+
+    from arsim.experiment.replications import kpis_of_replication
+    from arsim.measure.simulated import possible_range
+    from arsim.scenario.files import load_scenario
+
+    smb = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "smb.yaml")
+    levers = smb.with_overrides({"policy.discount.percent": 2, "policy.penalty.interest_percent_per_month": 1.5, "policy.penalty.fee": 40,
+                                 "policy.payment_plan.enabled": True, "run.horizon_days": 120})
+    for scenario in (smb, levers):
+        kpis = kpis_of_replication((scenario, 0))
+        outside = {k: v for k, v in kpis.items() if math.isfinite(v) and not possible_range(k)[0] <= v <= possible_range(k)[1]}
+        assert outside == {}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from arsim.errors import InputError
-from arsim.measure.simulated import KPI_KEYS
+from arsim.measure.simulated import KPI_KEYS, possible_range
 
 DERIVED_KPIS: dict[str, tuple[str, ...]] = {
     "contacts_total": ("contacts_email", "contacts_call", "contacts_letter", "contacts_agency"),
@@ -169,7 +169,21 @@ def parse_bound(text: str | Bound, *, argument: str = "constraints") -> Bound:
         mode = "change"
     else:
         mode = "absolute"
+    _check_possible(kpi, match["op"], number, mode, text=str(text).strip(), argument=argument)
     return Bound(kpi, match["op"], number, mode, str(text).strip())  # type: ignore[arg-type]
+
+
+def _check_possible(kpi: str, op: str, number: float, mode: str, *, text: str, argument: str) -> None:
+    """Refuse a bound no policy can meet whatever the baseline (`possible_range`): a share above 1, a fall of
+    more than 100% in a KPI that cannot be negative. Such a bound is a typo (0.95 meant, or 95 for a percent
+    KPI); searching for hours to report it missed would waste the user's time."""
+    low, high = possible_range(kpi)
+    what = f"{kpi} is between {low:g} and {high:g}" if math.isfinite(low) and math.isfinite(high) else (
+        f"{kpi} is at most {high:g}" if math.isfinite(high) else f"{kpi} is at least {low:g}")
+    if mode == "absolute" and ((op == ">=" and number > high) or (op == "<=" and number < low)):
+        raise InputError(f"{text!r} can never be met: {what}", argument=argument)
+    if mode == "percent" and op == "<=" and number < -100.0 and low >= 0.0:
+        raise InputError(f"{text!r} can never be met: {kpi} cannot be negative, so it cannot fall by more than 100%", argument=argument)
 
 
 def parse_bounds(texts: Iterable[str | Bound], *, argument: str) -> tuple[Bound, ...]:
