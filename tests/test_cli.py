@@ -428,6 +428,14 @@ def test_run_auto_argument_errors_name_the_flag(tmp_path, capsys, extra, flag):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("extra", [["--precision", "0.01"], ["--precision-kpis", "dso"], ["--max-replications", "20"]])
+def test_an_auto_only_option_without_auto_is_refused_not_ignored(tmp_path, capsys, extra):
+    code, _, err = _run_cli([*_simulating("run"), *extra, "--out", str(tmp_path / "r")], capsys)
+    assert code == 2
+    assert _one_error_line(err) == f"arsim: error: {extra[0]}: only with --replications auto (it sets when adding replications stops)"
+    assert not (tmp_path / "r").exists()
+
+
 def test_every_library_argument_has_a_flag():
     """Each argument name the library puts in an InputError has a flag in some command's table, so a shell
     user never reads a Python name (Comparison.of is never called by the command line)."""

@@ -24,6 +24,7 @@ from arsim.cli.common import (
     whole_or_auto,
 )
 from arsim.cli.report import add_report_option, report_extra
+from arsim.errors import InputError
 
 RUN_FLAGS = {
     "kpis": "--precision-kpis",
@@ -41,10 +42,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--policy", help="policy YAML file replacing the scenario's policy")
     run.add_argument("--replications", type=whole_or_auto,
                      help="number of replications (default: the scenario's), or auto: add replications until --precision is met")
-    run.add_argument("--precision", type=fraction, default=0.02,
+    run.add_argument("--precision", type=fraction,
                      help="with --replications auto: target 95% CI half-width as a share of |mean| (default 0.02)")
-    run.add_argument("--precision-kpis", default="dso", metavar="KPI,KPI", help="with --replications auto: KPIs that must reach the precision (default dso)")
-    run.add_argument("--max-replications", type=positive, default=100, help="with --replications auto: stop here even if not precise (default 100)")
+    run.add_argument("--precision-kpis", metavar="KPI,KPI", help="with --replications auto: KPIs that must reach the precision (default dso)")
+    run.add_argument("--max-replications", type=positive, help="with --replications auto: stop here even if not precise (default 100)")
     add_run_options(run, out="results/<scenario name>", what="the table")
     add_report_option(run)
     run.set_defaults(handler=cmd_run, flags=RUN_FLAGS)
@@ -62,9 +63,27 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     fields.set_defaults(handler=cmd_fields)
 
 
+AUTO_DEFAULTS = {"precision": 0.02, "precision_kpis": "dso", "max_replications": 100}
+"""The --replications auto options and their defaults."""
+
+
+def _auto_options(args: argparse.Namespace) -> None:
+    """Refuse an auto-only option given without --replications auto (it would be silently ignored), then fill
+    in the defaults."""
+    if args.replications != "auto":
+        given = [name for name in AUTO_DEFAULTS if getattr(args, name) is not None]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise InputError(f"{flag}: only with --replications auto (it sets when adding replications stops)")
+    for name, default in AUTO_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Simulate replications of one scenario, write its results folder and print the KPI table (or JSON)."""
     check_executor(args)
+    _auto_options(args)
     scenario = load(args)
     folder = results_folder(args, scenario.name)
     count = scenario.run.replications if args.replications is None else args.replications
