@@ -284,6 +284,17 @@ def _cli(args: list[str], capsys) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def test_optimize_exits_1_when_no_policy_meets_every_constraint(tmp_path, capsys):
+    space = tmp_path / "space.yaml"
+    space.write_text("policy.discount.percent: {low: 0, high: 2, step: 1}\n")
+    common = ["optimize", str(ROOT / "scenarios/smb.yaml"), *TINY_FLAGS, "--space", str(space), "--trials", "2", "--replications", "2",
+              "--top", "1", "--fresh-replications", "2"]
+    code, out, _ = _cli([*common, "--constraint", "dso<=+1000", "--out", str(tmp_path / "yes")], capsys)
+    assert code == 0 and "met  dso <=" in out
+    code, out, _ = _cli([*common, "--constraint", "dso<=1", "--json", "--out", str(tmp_path / "no")], capsys)
+    assert code == 1 and json.loads(out)["best"]["constraints_met"] is False
+
+
 def test_feasibility_exit_codes_and_plain_words(tmp_path, capsys):
     space = tmp_path / "space.yaml"
     space.write_text("policy.discount.percent: {low: 0, high: 2, step: 1}\n")

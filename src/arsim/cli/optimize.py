@@ -52,7 +52,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add optimize and feasibility to the command line."""
     opt = commands.add_parser("optimize", help="search the policy levers for the best policy under KPI constraints and a staffing limit",
                               description="Search the policy levers (Optuna) for the policy that minimises or maximises KPIs under "
-                                          "constraints; the winner is chosen and reported on fresh replications.")
+                                          "constraints; the winner is chosen and reported on fresh replications (exit 0; 1 when no policy "
+                                          "tried meets every constraint, the nearest miss reported; 2 bad input).")
     opt.add_argument("scenario", help="scenario YAML file (its search: section, if any, is the search space)")
     opt.add_argument("--objective", dest="objectives", action="append", default=[], metavar="KPI[:min|:max]",
                      help="a KPI to optimise (repeatable: several give a Pareto front; default net_cost)")
@@ -133,7 +134,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     _write_report(args, result)
     if args.json:
         print(json.dumps(result.to_json(), allow_nan=False))
-        return 0
+        return 0 if result.constraints_met else 1
     scenario = options["scenario"]
     fresh = result.confirmation_replications
     print(f"{scenario.name}: study {result.study}, {plural(result.n_trials, 'trial')} ({result.trials_run} run now) x "
@@ -156,7 +157,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     print(f"\npolicy written to {result.policy_file} (arsim run {args.scenario} --policy {result.policy_file}"
           f"{'' if result.collectors == scenario.team.collectors else f' --set team.collectors={result.collectors}'})")
     print(f"results written to {result.folder}/" + (" (with report.html and report.xlsx)" if args.report else ""))
-    return 0
+    return 0 if result.constraints_met else 1  # as feasibility: a script can tell a policy that keeps every bound
 
 
 def _levers(params: dict) -> list[str]:
