@@ -390,3 +390,17 @@ def test_a_ledger_mapping_file_is_read_as_strictly(tmp_path):
     path.write_text("columns: {Belnr: invoice_id}\ndate_format: 2025-02-30\n")
     with pytest.raises(InputError, match=r"^mapping.yaml: mapping: line 2: invalid YAML: '2025-02-30' is not a valid date"):
         load_mapping(path)
+
+
+@pytest.mark.parametrize(("text", "value"), [("65e3", 65000.0), ("6.5e4", 65000.0), ("6.5E+4", 65000.0), ("1.0e+3", 1000.0), (".5e2", 50.0)])
+def test_numbers_in_scientific_notation_are_numbers(tmp_path, text, value):
+    """YAML 1.1 (PyYAML) would read 65e3 as text; users and YAML 1.2 read a number."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: e\nteam: {{cost_per_collector_per_year: {text}}}\n")
+    assert load_scenario(path).team.cost_per_collector_per_year == value
+
+
+def test_text_that_only_looks_like_a_number_stays_text():
+    from arsim.scenario.yaml_text import parse_yaml
+
+    assert [parse_yaml(t, source="x") for t in ("1e", "e5", "1.5.e3", "2025-01-02x")] == ["1e", "e5", "1.5.e3", "2025-01-02x"]

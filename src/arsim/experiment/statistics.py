@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from arsim.measure.simulated import KPI_KEYS, possible_range
+
 
 def t_quantile(dof: float, probability: float) -> float:
     """Student's t quantile. scipy is imported here, not with the module: a one-replication run needs no interval,
@@ -31,6 +33,18 @@ def confidence_interval(values: Iterable[float], *, level: float = 0.95) -> tupl
         return mean, math.nan, math.nan
     half = float(t_quantile(data.size - 1, 0.5 + level / 2) * data.std(ddof=1) / math.sqrt(data.size))
     return mean, mean - half, mean + half
+
+
+def kpi_confidence_interval(kpi: str, values: Iterable[float], *, level: float = 0.95) -> tuple[float, float, float]:
+    """`confidence_interval` of a KPI's mean, cut to the values the KPI can take (`possible_range`): with few
+    replications a t interval of a share near 1 can reach past 1 (0.88 [0.25, 1.52] from two values), which
+    no reader should see. The true mean lies in the range, so cutting the interval there keeps its coverage.
+    Keys that are not KPIs of a run (a sweep's own columns) are left as they are."""
+    mean, low, high = confidence_interval(values, level=level)
+    if kpi in KPI_KEYS:
+        floor, ceiling = possible_range(kpi)
+        low, high = (max(low, floor) if math.isfinite(low) else low), (min(high, ceiling) if math.isfinite(high) else high)
+    return mean, low, high
 
 
 def paired_difference(baseline: Sequence[float], alternative: Sequence[float], *, level: float = 0.95) -> dict[str, float | bool | int]:

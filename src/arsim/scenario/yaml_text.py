@@ -5,6 +5,7 @@ wherever it was made. Kept apart from the schema so that reading a ledger's mapp
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -53,6 +54,13 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 raise
             kind = {"timestamp": "date"}.get(node.tag.rsplit(":", 1)[-1], node.tag.rsplit(":", 1)[-1])
             raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid {kind}: {error}", node.start_mark) from None
+
+
+# YAML 1.1, which PyYAML follows, reads 65e3 and 6.5e4 as text (its floats need a dot and a signed exponent:
+# 6.5e+4); YAML 1.2 and every user read them as numbers. The strict loader does too. Added after the 1.1
+# resolvers, so what those read as a number, a date or a boolean stays as it was.
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"), list("-+0123456789."))
 
 
 def parse_yaml(text: str, *, source: str, lines: bool = True) -> Any:
