@@ -246,10 +246,13 @@ def test_report_flag_and_report_command(tmp_path, capsys):
     assert openpyxl.load_workbook(folder / "report.xlsx").sheetnames == ["About", "KPIs", "Replications", "Monthly"]
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert main(["report", str(tmp_path)]) == 2
+    assert main(["report", str(folder / "kpis.csv")]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [f"arsim: error: {tmp_path / 'missing'}: no such results folder",
                      f"arsim: error: {tmp_path}: not a results folder (no manifest.json; arsim run, compare, sweep, capacity, optimize and "
-                     "feasibility write one)"]
+                     "feasibility write one)",
+                     f"arsim: error: {folder / 'kpis.csv'}: is a file, not a results folder (give the folder a run, compare, sweep, capacity, "
+                     "optimize or feasibility wrote)"]
 
 
 def test_a_calibration_chart_draws_observed_against_simulated(tmp_path):

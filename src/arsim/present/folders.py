@@ -31,6 +31,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     """The manifest.json of a results folder, or an InputError naming the folder and what is wrong."""
     folder = Path(folder)
     path = folder / "manifest.json"
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: is a file, not a results folder (give the folder a run, compare, sweep, capacity, optimize or "
+                         "feasibility wrote)")
     if not folder.is_dir():
         raise InputError(f"{folder}: no such results folder")
     if not path.is_file():
