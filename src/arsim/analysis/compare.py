@@ -128,7 +128,12 @@ def compare(
     baseline = scenario_argument(baseline, argument="baseline")
     baseline = with_run(baseline, replications=replications_argument(replications), seed=seed_argument(seed))
     jobs, cluster = executor_arguments(jobs, cluster)
-    named = [(alt_name, _as_scenario(baseline, alt)) for alt_name, alt in _unique_names(alternatives_argument(baseline, alternatives))]
+    named = []
+    for alt_name, alt in _unique_names(alternatives_argument(baseline, alternatives)):
+        try:
+            named.append((alt_name, _as_scenario(baseline, alt)))
+        except InputError as error:  # a policy written for other segments than the baseline's
+            raise InputError(f"{alt_name}: {error}", argument="alternatives") from None
     count = baseline.run.replications
     work = [(scenario, r) for scenario in [baseline] + [s for _, s in named] for r in range(count)]
     done = run_parallel(kpis_of_replication, work, jobs=jobs, cluster=cluster, progress=progress, desc=f"compare {baseline.name}")
