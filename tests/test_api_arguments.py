@@ -233,12 +233,7 @@ def test_replications_auto_is_run_experiment_auto(smb, monkeypatch):
     assert asked["scenario"] is smb and asked["seed"] == 3 and asked["warmup_check"] is False
 
 
-@pytest.mark.xfail(strict=True, reason="the command line's flag map needs 'assignments': '--set' (arsim.cli.common.COMMON_FLAGS)")
-def test_the_command_line_still_names_set(capsys):
-    assert main(["validate", str(SMB), "--set", "team.nope=1"]) == 2
-    assert capsys.readouterr().err.strip() == "arsim: error: --set: team.nope: unknown field 'nope'"
-
-
 def test_the_command_line_still_names_param(capsys):
+    """The shell user reads the flag: ``parameters`` is --param in the sweep's flag table (--set is in test_cli)."""
     assert main(["sweep", str(SMB), "--param", "team.nope=1,2"]) == 2
     assert capsys.readouterr().err.strip() == "arsim: error: --param: team.nope=1: team.nope: unknown field 'nope'"

@@ -65,9 +65,9 @@ def replications_argument(value: Any, *, argument: str = "replications", minimum
         return AUTO
     try:
         return whole_number(value, argument=argument, minimum=minimum)
-    except InputError as error:
+    except InputError:
         if auto:
-            raise InputError(f"{error.detail} (or 'auto')", argument=argument) from None
+            raise InputError(f"must be a whole number of at least {minimum} or 'auto', got {_shown(value)}", argument=argument) from None
         raise
 
 
@@ -101,15 +101,6 @@ def scenario_argument(value: Any, *, argument: str = "scenario") -> Scenario:
     if isinstance(value, (str, Path)):
         return load_scenario(value)
     raise InputError(f"expected a Scenario or the path of a scenario file, got {type(value).__name__}", argument=argument)
-
-
-def policy_argument(value: Any, *, argument: str = "policy") -> Policy:
-    """A `Policy`, or the path of a policy file, loaded with `load_policy`."""
-    if isinstance(value, Policy):
-        return value
-    if isinstance(value, (str, Path)):
-        return load_policy(value)
-    raise InputError(f"expected a Policy or the path of a policy file, got {type(value).__name__}", argument=argument)
 
 
 def alternative_argument(baseline: Scenario, value: Any, *, name: str, argument: str = "alternatives") -> Scenario | Policy:
