@@ -68,7 +68,7 @@ CASES += [
     ("run_experiment_auto", "max_replications", "100"), ("run_experiment_auto", "max_replications", 3),
     ("capacity", "collectors", 3), ("capacity", "collectors", [2.5]), ("capacity", "collectors", [0]), ("capacity", "collectors", []),
     ("capacity", "contact_scales", 2), ("capacity", "contact_scales", ["x"]), ("capacity", "contact_scales", [-1]),
-    ("capacity", "email_scales", "1,2"), ("capacity", "sla_target", "high"), ("capacity", "sla_target", 1.5),
+    ("capacity", "email_scales", "1,2"), ("capacity", "email_scales", [1, 2]), ("capacity", "sla_target", "high"), ("capacity", "sla_target", 1.5),
     ("capacity", "plan_scale", "max"),
     ("optimize", "trials", "x"), ("optimize", "top", 1.5), ("optimize", "fresh_replications", True), ("optimize", "max_collectors", 0),
     ("feasibility", "trials", "x"), ("feasibility", "max_collectors", "3"),

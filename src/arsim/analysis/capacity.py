@@ -164,7 +164,8 @@ def _axes(contact: Sequence[float] | None, email: Sequence[float] | None, call: 
         given = {"contact": [1.0]}
     varying = [name for name, values in given.items() if len(values) > 1]
     if len(varying) > 1:
-        raise InputError(f"only one of contact_scales, email_scales, call_scales may take several values (got {', '.join(v + '_scales' for v in varying)})")
+        raise InputError(f"only one of contact_scales, email_scales, call_scales may take several values (got {', '.join(v + '_scales' for v in varying)})",
+                         argument=f"{varying[-1]}_scales")
     axis = varying[0] if varying else next(iter(given))
     pins = {name: float(values[0]) for name, values in given.items() if name != axis}
     scales = [float(v) for v in given[axis]]
