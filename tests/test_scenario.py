@@ -68,13 +68,13 @@ def test_overrides_by_path_index_and_segment_name():
     assert changed.portfolio.segments[0].customers == 10
     assert changed.portfolio.segments[1].terms_days == 45
     assert scenario.team.collectors == 3  # the original is untouched (frozen)
-    with pytest.raises(InputError, match="--set: team.colectors: unknown field 'colectors'"):
+    with pytest.raises(InputError, match="assignments: team.colectors: unknown field 'colectors'"):
         scenario.with_overrides({"team.colectors": 5})
-    with pytest.raises(InputError, match="--set: portfolio.segments.nobody: no list item 'nobody'"):
+    with pytest.raises(InputError, match="assignments: portfolio.segments.nobody: no list item 'nobody'"):
         scenario.with_overrides({"portfolio.segments.nobody.customers": 5})
-    with pytest.raises(InputError, match="--set: team.collectors: expected a number, got the text 'many'"):
+    with pytest.raises(InputError, match="assignments: team.collectors: expected a number, got the text 'many'"):
         scenario.with_overrides({"team.collectors": "many"})
-    with pytest.raises(InputError, match="--set: team.collectors: Input should be a valid integer, got a number with a fractional part"):
+    with pytest.raises(InputError, match="assignments: team.collectors: Input should be a valid integer, got a number with a fractional part"):
         scenario.with_overrides({"team.collectors": 2.5})
 
 
@@ -162,10 +162,10 @@ def test_nan_in_a_set_value_is_refused():
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     with pytest.raises(InputError) as error:
         scenario.with_overrides({"team.hours_per_day": float("nan")})
-    assert str(error.value) == "--set: team.hours_per_day: must be a finite number, got nan"
+    assert str(error.value) == "assignments: team.hours_per_day: must be a finite number, got nan"
     with pytest.raises(InputError) as error:
         scenario.with_overrides({"portfolio.segments.prompt.invoices_per_month": float("inf")})
-    assert str(error.value) == "--set: portfolio.segments.0.invoices_per_month: must be a finite number, got inf"
+    assert str(error.value) == "assignments: portfolio.segments.0.invoices_per_month: must be a finite number, got inf"
 
 
 def test_a_key_stated_twice_in_a_mapping_is_refused_with_its_line(tmp_path):
@@ -209,7 +209,7 @@ def test_a_boolean_in_a_set_value_is_refused():
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     with pytest.raises(InputError) as error:
         scenario.with_overrides({"policy.discount.percent": True})
-    assert str(error.value) == "--set: policy.discount.percent: expected a number, got the yes/no value true"
+    assert str(error.value) == "assignments: policy.discount.percent: expected a number, got the yes/no value true"
 
 
 def test_channel_volume_can_be_set_by_path():
@@ -297,7 +297,7 @@ def test_zero_collectors_are_refused_while_the_policy_plans_calls():
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     with pytest.raises(InputError) as error:
         scenario.with_overrides({"team.collectors": 0})
-    assert str(error.value) == "--set: team.collectors: 0 collectors, but policy.dunning.steps plans calls (day 7); add collectors or drop the call steps"
+    assert str(error.value) == "assignments: team.collectors: 0 collectors, but policy.dunning.steps plans calls (day 7); add collectors or drop the call steps"
 
 
 def test_zero_collectors_are_refused_while_broken_promises_need_a_follow_up():

@@ -21,6 +21,14 @@ import numpy as np
 import pandas as pd
 
 from arsim.errors import InputError
+from arsim.experiment.arguments import (
+    executor_arguments,
+    number_argument,
+    numbers_argument,
+    replications_argument,
+    scenario_argument,
+    seed_argument,
+)
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import run_replication, with_run
 from arsim.experiment.results import build_manifest, write_folder
@@ -156,7 +164,8 @@ def _axes(contact: Sequence[float] | None, email: Sequence[float] | None, call: 
         given = {"contact": [1.0]}
     varying = [name for name, values in given.items() if len(values) > 1]
     if len(varying) > 1:
-        raise InputError(f"only one of contact_scales, email_scales, call_scales may take several values (got {', '.join(v + '_scales' for v in varying)})")
+        raise InputError(f"only one of contact_scales, email_scales, call_scales may take several values (got {', '.join(v + '_scales' for v in varying)})",
+                         argument=f"{varying[-1]}_scales")
     axis = varying[0] if varying else next(iter(given))
     pins = {name: float(values[0]) for name, values in given.items() if name != axis}
     scales = [float(v) for v in given[axis]]
@@ -244,7 +253,7 @@ class CapacityStudy:
 
 
 def capacity(
-    scenario: Scenario, *, contact_scales: Sequence[float] | None = None, email_scales: Sequence[float] | None = None,
+    scenario: Scenario | str | Path, *, contact_scales: Sequence[float] | None = None, email_scales: Sequence[float] | None = None,
     call_scales: Sequence[float] | None = None, collectors: Sequence[int] | None = None, sla_target: float = 0.9,
     plan_scale: float | None = None, replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None,
     progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
@@ -261,14 +270,19 @@ def capacity(
     SLA. The answers are described in `CapacityStudy`. Unless ``save`` is false, the folder is written whole:
     levels.csv, replications.csv and manifest.json.
     """
+    scenario = scenario_argument(scenario)
+    sla_target = number_argument(sla_target, argument="sla_target")
     if not 0 <= sla_target <= 1:
         raise InputError(f"must be a share between 0 and 1, got {sla_target}", argument="sla_target")
-    axis, scales, pins = _axes(contact_scales, email_scales, call_scales)
-    teams = sorted({int(c) for c in collectors}) if collectors is not None else [scenario.team.collectors]
-    if not teams:
-        raise InputError("empty range", argument="collectors")
-    if any(c < 1 for c in teams):
-        raise InputError(f"team sizes must be at least 1, got {teams}", argument="collectors")
+    axis, scales, pins = _axes(numbers_argument(contact_scales, argument="contact_scales", minimum=0),
+                               numbers_argument(email_scales, argument="email_scales", minimum=0),
+                               numbers_argument(call_scales, argument="call_scales", minimum=0))
+    given_teams = numbers_argument(collectors, argument="collectors", whole=True, minimum=1)
+    teams = sorted(set(given_teams)) if given_teams is not None else [scenario.team.collectors]
+    replications, seed = replications_argument(replications), seed_argument(seed)
+    jobs, cluster = executor_arguments(jobs, cluster)
+    if plan_scale is not None:
+        plan_scale = number_argument(plan_scale, argument="plan_scale")
     if plan_scale is None:
         plan_scale = scales[-1]
     elif not any(math.isclose(plan_scale, s) for s in scales):

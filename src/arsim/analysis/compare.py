@@ -17,6 +17,13 @@ from typing import Any
 import pandas as pd
 
 from arsim.errors import InputError
+from arsim.experiment.arguments import (
+    alternatives_argument,
+    executor_arguments,
+    replications_argument,
+    scenario_argument,
+    seed_argument,
+)
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import kpis_of_replication, with_run
 from arsim.experiment.results import build_manifest, write_folder
@@ -85,27 +92,25 @@ def _as_scenario(baseline: Scenario, alternative: Scenario | Policy) -> Scenario
     return scenario.model_copy(update={"run": baseline.run})
 
 
-def _named(alternatives: Mapping[str, Scenario | Policy] | Sequence[Scenario | Policy]) -> list[tuple[str, Scenario | Policy]]:
-    if isinstance(alternatives, Mapping):
-        items = list(alternatives.items())
-    else:
-        items = [(getattr(a, "name", f"alternative-{i + 1}"), a) for i, a in enumerate(alternatives)]
+def _unique_names(items: list[tuple[str, Scenario | Policy]]) -> list[tuple[str, Scenario | Policy]]:
+    """Repeated names numbered (policies often keep the default name), so every row stays identifiable."""
     names = [name for name, _ in items]
-    if not items:
-        raise InputError("compare: give at least one alternative (--policy FILE or a second scenario file)")
-    if len(set(names)) != len(names):
-        # Policies often keep the default name: number the repeats so every row stays identifiable.
-        seen: dict[str, int] = {}
-        renamed = []
-        for name, item in items:
-            seen[name] = seen.get(name, 0) + 1
-            renamed.append((name if names.count(name) == 1 else f"{name}-{seen[name]}", item))
-        items = renamed
-    return items
+    if len(set(names)) == len(names):
+        return items
+    seen: dict[str, int] = {}
+    renamed = []
+    for name, item in items:
+        seen[name] = seen.get(name, 0) + 1
+        renamed.append((name if names.count(name) == 1 else f"{name}-{seen[name]}", item))
+    return renamed
+
+
+Alternative = Scenario | Policy | Mapping[str, Any] | str | Path
+"""What `compare` takes as one alternative (see its docstring)."""
 
 
 def compare(
-    baseline: Scenario, alternatives: Mapping[str, Scenario | Policy] | Sequence[Scenario | Policy], *,
+    baseline: Scenario | str | Path, alternatives: Mapping[str, Alternative] | Sequence[Alternative] | Alternative, *,
     replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None, progress: bool = False,
     name: str | None = None, folder: str | Path | None = None, save: bool = True, command: str | None = None,
 ) -> Comparison:
@@ -114,9 +119,21 @@ def compare(
     Every alternative runs replications 0..R-1 of the baseline's seed, so differences are measured
     replication by replication. Unless ``save`` is false the folder (default results/<name>/) is written
     whole: comparison.csv, replications.csv (every replication's KPIs) and manifest.json.
+
+    ``baseline`` is a `Scenario` or the path of a scenario file. ``alternatives`` is a mapping ``{name:
+    alternative}`` or a list (named after each policy's or scenario's name); an alternative is a `Policy` (run
+    in the baseline's world), a `Scenario`, a mapping of field changes to the baseline (``{"team.collectors":
+    4}``, like ``--variant``), or the path of a policy file (a scenario file when it has a scenario's sections).
     """
-    baseline = with_run(baseline, replications=replications, seed=seed)
-    named = [(alt_name, _as_scenario(baseline, alt)) for alt_name, alt in _named(alternatives)]
+    baseline = scenario_argument(baseline, argument="baseline")
+    baseline = with_run(baseline, replications=replications_argument(replications), seed=seed_argument(seed))
+    jobs, cluster = executor_arguments(jobs, cluster)
+    named = []
+    for alt_name, alt in _unique_names(alternatives_argument(baseline, alternatives)):
+        try:
+            named.append((alt_name, _as_scenario(baseline, alt)))
+        except InputError as error:  # a policy written for other segments than the baseline's
+            raise InputError(f"{alt_name}: {error}", argument="alternatives") from None
     count = baseline.run.replications
     work = [(scenario, r) for scenario in [baseline] + [s for _, s in named] for r in range(count)]
     done = run_parallel(kpis_of_replication, work, jobs=jobs, cluster=cluster, progress=progress, desc=f"compare {baseline.name}")

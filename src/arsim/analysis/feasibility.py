@@ -43,6 +43,7 @@ from arsim.analysis.optimize import (
 from arsim.analysis.search_space import STAFFING, Lever, SearchSpace
 from arsim.analysis.study import HEARTBEAT_SECONDS, SHORTFALL, shown_url
 from arsim.errors import InputError
+from arsim.experiment.arguments import executor_arguments, scenario_argument, seed_argument, whole_number
 from arsim.experiment.executors import KeptPool
 from arsim.experiment.replications import with_run
 from arsim.experiment.results import build_manifest
@@ -150,13 +151,18 @@ def parse_staffing(collectors: tuple[int, int] | str | None) -> tuple[int, int] 
 
 
 def feasibility(
-    scenario: Scenario, *, goals: Sequence[str | Bound], constraints: Sequence[str | Bound] = (), max_collectors: int | None = None,
+    scenario: Scenario | str | Path, *, goals: Sequence[str | Bound], constraints: Sequence[str | Bound] = (), max_collectors: int | None = None,
     collectors: tuple[int, int] | str | None = None, space: SearchSpace | Mapping[str, Any] | None = None, trials: int = 50,
     replications: int = 5, storage: str | None = None, study: str | None = None, jobs: int = 1, cluster: str | None = None,
     seed: int | None = None, top: int = 5, fresh_replications: int = 10, progress: bool = False, folder: str | Path | None = None,
     save: bool = True, command: str | None = None, space_source: str = "search", heartbeat_seconds: int = HEARTBEAT_SECONDS,
 ) -> FeasibilityResult:
     """Search for a policy that meets every goal within the staffing limit (see the module docstring)."""
+    scenario, seed, (jobs, cluster) = scenario_argument(scenario), seed_argument(seed), executor_arguments(jobs, cluster)
+    replications, trials, top, fresh_replications = (whole_number(value, argument=argument, minimum=None) for argument, value in (
+        ("replications", replications), ("trials", trials), ("top", top), ("fresh_replications", fresh_replications)))
+    if max_collectors is not None:
+        max_collectors = whole_number(max_collectors, argument="max_collectors", minimum=1)
     scenario = with_run(scenario, seed=seed)
     parsed_goals = parse_bounds(goals, argument="goals")
     if not parsed_goals:

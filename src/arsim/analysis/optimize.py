@@ -40,6 +40,7 @@ from arsim.analysis.study import (
     shown_url,
 )
 from arsim.errors import InputError
+from arsim.experiment.arguments import executor_arguments, scenario_argument, seed_argument, whole_number
 from arsim.experiment.executors import DaskCluster, InProcess, KeptPool, check_scheduler_address
 from arsim.experiment.replications import with_run
 from arsim.experiment.results import build_manifest
@@ -327,7 +328,7 @@ def resolve_space(scenario: Scenario, space: SearchSpace | Mapping[str, Any] | N
 
 
 def optimize(
-    scenario: Scenario, *, space: SearchSpace | Mapping[str, Any] | None = None, trials: int = 50, replications: int = 5,
+    scenario: Scenario | str | Path, *, space: SearchSpace | Mapping[str, Any] | None = None, trials: int = 50, replications: int = 5,
     objectives: Sequence[str | Objective] = DEFAULT_OBJECTIVES, constraints: Sequence[str | Bound] = (), max_collectors: int | None = None,
     storage: str | None = None, study: str | None = None, jobs: int = 1, cluster: str | None = None, seed: int | None = None,
     top: int = 5, fresh_replications: int = 10, sampler: str = "tpe", progress: bool = False, folder: str | Path | None = None,
@@ -342,8 +343,11 @@ def optimize(
     chosen among the ``top`` candidates on ``fresh_replications`` new replications and reported, with the
     baseline, on another ``fresh_replications``.
     """
-    if max_collectors is not None and max_collectors < 1:
-        raise InputError(f"must be at least 1, got {max_collectors}", argument="max_collectors")
+    scenario, seed, (jobs, cluster) = scenario_argument(scenario), seed_argument(seed), executor_arguments(jobs, cluster)
+    replications, trials, top, fresh_replications = (whole_number(value, argument=argument, minimum=None) for argument, value in (
+        ("replications", replications), ("trials", trials), ("top", top), ("fresh_replications", fresh_replications)))
+    if max_collectors is not None:
+        max_collectors = whole_number(max_collectors, argument="max_collectors", minimum=1)
     scenario = with_run(scenario, seed=seed)
     parsed_objectives = tuple(parse_objective(o) for o in objectives)
     if not parsed_objectives:

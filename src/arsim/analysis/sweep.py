@@ -15,6 +15,13 @@ from typing import Any
 import pandas as pd
 
 from arsim.errors import InputError
+from arsim.experiment.arguments import (
+    executor_arguments,
+    grid_argument,
+    replications_argument,
+    scenario_argument,
+    seed_argument,
+)
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import kpis_of_replication, with_run
 from arsim.experiment.results import build_manifest, write_folder
@@ -26,18 +33,19 @@ from arsim.scenario.schema import Scenario
 def sweep_cells(scenario: Scenario, parameters: Mapping[str, Sequence[Any]]) -> list[tuple[dict[str, Any], Scenario]]:
     """Every combination of the parameter values (full factorial), each as a validated scenario.
 
-    All cells are built before anything runs, so an unknown path or a bad value fails at once.
+    All cells are built before anything runs, so an unknown path or a bad value fails at once, naming the
+    ``parameters`` argument and the cell (``parameters: team.collectors=0: team.collectors: ...``).
     """
-    if not parameters:
-        raise InputError("sweep: give at least one --param path.to.field=v1,v2,...")
-    for path, values in parameters.items():
-        if len(values) == 0:
-            raise InputError(f"--param {path}: empty list of values")
-    paths = list(parameters)
+    grid = grid_argument(parameters)
+    paths = list(grid)
     cells = []
-    for combination in itertools.product(*(parameters[p] for p in paths)):
+    for combination in itertools.product(*(grid[p] for p in paths)):
         assignment = dict(zip(paths, combination))
-        cells.append((assignment, scenario.with_overrides(assignment, source=f"--param {', '.join(f'{k}={v}' for k, v in assignment.items())}")))
+        try:
+            cells.append((assignment, scenario.with_overrides(assignment)))
+        except InputError as error:
+            cell = ", ".join(f"{k}={v}" for k, v in assignment.items())
+            raise InputError(f"{cell}: {error.detail}", argument="parameters") from None
     return cells
 
 
@@ -75,7 +83,7 @@ class Sweep:
 
 
 def sweep(
-    scenario: Scenario, parameters: Mapping[str, Sequence[Any]], *, replications: int | None = None, seed: int | None = None,
+    scenario: Scenario | str | Path, parameters: Mapping[str, Sequence[Any]], *, replications: int | None = None, seed: int | None = None,
     jobs: int = 1, cluster: str | None = None, progress: bool = False, name: str | None = None, folder: str | Path | None = None, save: bool = True,
     command: str | None = None,
 ) -> Sweep:
@@ -83,8 +91,13 @@ def sweep(
 
     Cells and replications share one executor, and the numbers do not depend on ``jobs`` or ``cluster``.
     Unless ``save`` is false the folder is written whole: summary.csv, replications.csv and manifest.json.
+    ``scenario`` is a `Scenario` or the path of a scenario file; ``parameters`` maps each field path to a
+    non-empty list of its values (``{"team.collectors": [2, 3]}``; a lone value is refused, naming the field).
     """
-    scenario = with_run(scenario, replications=replications, seed=seed)
+    scenario = scenario_argument(scenario)
+    scenario = with_run(scenario, replications=replications_argument(replications), seed=seed_argument(seed))
+    jobs, cluster = executor_arguments(jobs, cluster)
+    parameters = grid_argument(parameters)
     cells = sweep_cells(scenario, parameters)
     count = scenario.run.replications
     paths = list(parameters)

@@ -11,12 +11,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from arsim.errors import InputError
+from arsim.experiment.arguments import (
+    AUTO,
+    executor_arguments,
+    names_argument,
+    number_argument,
+    replications_argument,
+    scenario_argument,
+    seed_argument,
+    whole_number,
+)
 from arsim.experiment.executors import progress_bar, run_parallel
 from arsim.experiment.results import ExperimentResult, build_manifest
 from arsim.experiment.statistics import (
@@ -97,14 +108,22 @@ def with_run(scenario: Scenario, *, replications: int | None = None, seed: int |
 
 
 def run_experiment(
-    scenario: Scenario, *, replications: int | None = None, seed: int | None = None, jobs: int = 1, cluster: str | None = None,
-    progress: bool = False, command: str | None = None, warmup_check: bool = False,
+    scenario: Scenario | str | Path, *, replications: int | str | None = None, seed: int | None = None, jobs: int = 1,
+    cluster: str | None = None, progress: bool = False, command: str | None = None, warmup_check: bool = False,
 ) -> ExperimentResult:
     """Run replications 0..R-1 of a scenario and summarise every KPI with a 95% confidence interval.
 
-    With ``warmup_check`` the daily open-AR series of every replication is kept and MSER-5 says whether
-    the configured warm-up is long enough (``result.diagnostics["warmup"]``, also in the manifest).
+    ``scenario`` is a `Scenario` or the path of a scenario file. ``replications`` is a whole number (default: the
+    scenario's), or ``"auto"``: `run_experiment_auto` with its defaults (add replications until the DSO's CI is
+    within 2% of its mean). With ``warmup_check`` the daily open-AR series of every replication is kept and
+    MSER-5 says whether the configured warm-up is long enough (``result.diagnostics["warmup"]``, also in the manifest).
     """
+    scenario = scenario_argument(scenario)
+    replications = replications_argument(replications, auto=True)
+    seed = seed_argument(seed)
+    jobs, cluster = executor_arguments(jobs, cluster)
+    if replications == AUTO:
+        return run_experiment_auto(scenario, seed=seed, jobs=jobs, cluster=cluster, progress=progress, command=command, warmup_check=warmup_check)
     scenario = with_run(scenario, replications=replications, seed=seed)
     measure = open_ar_measure if warmup_check else None
     done = run_replications(scenario, range(scenario.run.replications), jobs=jobs, cluster=cluster, progress=progress, measure=measure)
@@ -123,7 +142,7 @@ def _experiment(scenario: Scenario, done: list[Replication], *, command: str | N
 
 
 def run_experiment_auto(
-    scenario: Scenario, *, precision: float = 0.02, kpis: Sequence[str] = ("dso",), min_replications: int = 5,
+    scenario: Scenario | str | Path, *, precision: float = 0.02, kpis: Sequence[str] = ("dso",), min_replications: int = 5,
     max_replications: int = 100, seed: int | None = None, jobs: int = 1, cluster: str | None = None, progress: bool = False, command: str | None = None,
     warmup_check: bool = True,
 ) -> ExperimentResult:
@@ -131,16 +150,22 @@ def run_experiment_auto(
 
     Stops at the first n that meets the rule (replications after it, run in the same batch, are dropped so
     the result equals a fixed run of n replications), or at ``max_replications``; the diagnostics say which.
+    ``scenario`` is a `Scenario` or the path of a scenario file; ``kpis`` a list of KPI names (or one name).
     """
+    scenario = scenario_argument(scenario)
+    kpis = names_argument(kpis, argument="kpis")
     unknown = [key for key in kpis if key not in KPI_KEYS]
     if unknown:
         raise InputError(f"unknown KPI(s) {unknown}; see the KPI table in README.md", argument="kpis")
     if not kpis:
         raise InputError("name at least one KPI", argument="kpis")
-    if not (precision > 0 and math.isfinite(precision)):
+    precision = number_argument(precision, argument="precision")
+    if not precision > 0:
         raise InputError(f"must be a positive fraction such as 0.02, got {precision}", argument="precision")
-    if min_replications < 2 or max_replications < min_replications:
-        raise InputError(f"must be at least {max(2, min_replications)}, got {max_replications}", argument="max_replications")
+    min_replications = whole_number(min_replications, argument="min_replications", minimum=2)
+    max_replications = whole_number(max_replications, argument="max_replications", minimum=min_replications)
+    seed = seed_argument(seed)
+    jobs, cluster = executor_arguments(jobs, cluster)
     scenario = with_run(scenario, seed=seed)
     measure = open_ar_measure if warmup_check else None
     batch = max(2, jobs) if cluster is None else max(8, jobs)  # a cluster has more workers than this machine has cores

@@ -9,6 +9,7 @@ carries the Vega JavaScript inline (through vl-convert), so it opens on a machin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from arsim.analysis.compare import Comparison
 from arsim.analysis.feasibility import FeasibilityResult
 from arsim.analysis.optimize import OptimizeResult
 from arsim.analysis.sweep import Sweep
+from arsim.errors import InputError
 from arsim.experiment.results import ExperimentResult
 from arsim.experiment.statistics import confidence_interval
 from arsim.files import atomic_write
@@ -468,13 +470,27 @@ def calibration_chart(calibration: Calibration) -> alt.HConcatChart:
 # ---------------------------------------------------------------------------------------------- files
 
 
-def save_chart(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 1.0) -> Path:
-    """Write a chart to self-contained HTML, or to PNG or SVG by suffix (through vl-convert: no browser), atomically.
+CHART_FORMATS: tuple[str, ...] = ("html", "png", "svg", "pdf", "json")
+"""The file suffixes `save_chart` writes: Altair's formats (the images through vl-convert, no browser)."""
 
-    ``scale`` enlarges a PNG (2 for a sharp image on a high-density screen).
+
+def save_chart(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 1.0) -> Path:
+    """Write a chart to self-contained HTML, or to PNG, SVG, PDF or Vega-Lite JSON by suffix (images through
+    vl-convert: no browser), atomically.
+
+    ``scale`` enlarges a PNG (2 for a sharp image on a high-density screen). Another suffix, a chart that is not
+    an Altair chart, or a scale that is not a positive number raise InputError naming the argument.
     """
+    if not isinstance(chart, alt.TopLevelMixin):
+        raise InputError(f"expected an Altair chart (such as arsim.sweep_chart(...)), got {type(chart).__name__}", argument="chart")
+    if not isinstance(path, (str, Path)) or not str(path).strip():
+        raise InputError(f"expected a file path such as 'chart.html', got {path!r}", argument="path")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+        raise InputError(f"must be a positive number, got {scale!r}", argument="scale")
     path = Path(path)
     kind = path.suffix.lstrip(".").lower() or "html"
+    if kind not in CHART_FORMATS:
+        raise InputError(f"{path.name}: cannot write .{kind}; the formats are {', '.join('.' + f for f in CHART_FORMATS)}", argument="path")
     options: dict = {"inline": True} if kind == "html" else {"scale_factor": scale} if kind == "png" else {}
     atomic_write(path, lambda tmp: chart.save(tmp, format=kind, **options))
     return path

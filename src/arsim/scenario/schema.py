@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -759,12 +760,30 @@ class Scenario(_Frozen):
             return ()
         return dunning.by_segment.get(segment, dunning.steps)
 
-    def with_overrides(self, assignments: dict[str, Any], *, source: str = "--set") -> Scenario:
-        """A copy with dotted-path fields replaced (``team.collectors=4``), validated again."""
+    def with_overrides(self, assignments: Mapping[str, Any], *, source: str | None = None) -> Scenario:
+        """A copy with dotted-path fields replaced (``{"team.collectors": 4}``), validated again.
+
+        A mistake raises InputError naming the argument (``assignments: team.nope: unknown field 'nope'``), or,
+        when ``source`` is given, naming that instead (``trial 3: team.nope: ...``): callers that apply
+        changes from elsewhere (a search space, a results folder) say where they came from.
+        """
+        def problem(detail: str) -> InputError:
+            return InputError(f"{source}: {detail}") if source else InputError(detail, argument="assignments")
+
+        if not isinstance(assignments, Mapping):
+            raise problem(f"expected a mapping of field paths to values, such as {{'team.collectors': 4}}, got {type(assignments).__name__}")
         data = self.model_dump(mode="json")
         for path, value in assignments.items():
-            _assign(data, path, value, source=source)
-        return validate_scenario(data, source=source)
+            if not isinstance(path, str) or not path.strip():
+                raise problem(f"field paths must be text such as 'team.collectors', got {path!r}")
+            try:
+                _assign(data, path, value)
+            except InputError as error:
+                raise problem(error.detail) from None
+        try:
+            return validate_scenario(data, source=_OVERRIDES)
+        except InputError as error:
+            raise problem(str(error).removeprefix(f"{_OVERRIDES}: ")) from None
 
     def with_policy(self, policy: Policy) -> Scenario:
         """A copy with another policy (validated against this world's segment names)."""
@@ -783,7 +802,7 @@ MOVED_FIELDS: dict[str, str] = {
 """Fields that moved, by their old path: a file (PaymentPlan's check) or an override of an old path says where the field went."""
 
 
-def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
+def _assign(data: dict, path: str, value: Any) -> None:
     """Set ``data[a][b]...`` for a dotted path; list items by index or, for segments, by name."""
     parts = path.split(".")
     node: Any = data
@@ -793,7 +812,7 @@ def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
         if isinstance(node, list):
             index = _list_index(node, key)
             if index is None:
-                raise InputError(f"{source}: {where}: no list item {key!r}")
+                raise InputError(f"{where}: no list item {key!r}")
             if last:
                 node[index] = value
             else:
@@ -801,13 +820,17 @@ def _assign(data: dict, path: str, value: Any, *, source: str) -> None:
         elif isinstance(node, dict):
             if key not in node and not _is_open_mapping(parts[:depth]):
                 moved = f"; it moved to {MOVED_FIELDS[where]}" if where in MOVED_FIELDS else ""
-                raise InputError(f"{source}: {where}: unknown field {key!r}{moved}")
+                raise InputError(f"{where}: unknown field {key!r}{moved}")
             if last:
                 node[key] = value
             else:
                 node = node.setdefault(key, {})
         else:
-            raise InputError(f"{source}: {where}: {'.'.join(parts[:depth])} is not a group of fields")
+            raise InputError(f"{where}: {'.'.join(parts[:depth])} is not a group of fields")
+
+
+_OVERRIDES = "<overrides>"
+"""The source `with_overrides` validates under; its errors are re-raised without it, naming the argument or caller."""
 
 
 def _is_open_mapping(parent: list[str]) -> bool:

@@ -31,11 +31,18 @@ def shipped_scenarios() -> Path:
     return folder
 
 
-def shipped_scenario(name: str) -> Path:
+def shipped_scenario(name: str | Path) -> Path:
     """The path of a shipped scenario, policy or mapping file by its name within the folder (``baseline.yaml``,
-    ``policies/discount-1-10.yaml``)."""
-    path = shipped_scenarios() / name
+    ``policies/discount-1-10.yaml``); a name that leads outside the folder (``../x``, an absolute path) is refused."""
+    if not isinstance(name, (str, Path)) or not str(name).strip():
+        raise InputError(f"expected a file name such as 'baseline.yaml', got {name!r}", argument="name")
+    shipped = shipped_scenarios()
+    folder = shipped.resolve()
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder):
+        raise InputError(f"{str(name)!r} is outside the shipped scenarios folder; give a name within it, such as 'baseline.yaml'",
+                         argument="name")
     if not path.is_file():
-        available = sorted(str(p.relative_to(shipped_scenarios())) for p in shipped_scenarios().rglob("*.yaml"))
-        raise InputError(f"no shipped file {name!r}; there are {available}", argument="name")
-    return path
+        available = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.yaml"))
+        raise InputError(f"no shipped file {str(name)!r}; there are {available}", argument="name")
+    return shipped / name
