@@ -225,6 +225,7 @@ COMMON_FLAGS: Mapping[str, str] = {
     "cluster": "--cluster",
     "seed": "--seed",
     "replications": "--replications",
+    "assignments": "--set",
 }
 """Library argument -> flag, for the options every simulating command shares (see `flag_of`)."""
 
