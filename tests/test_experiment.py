@@ -109,3 +109,21 @@ def _square(x: int) -> int:
 def test_run_parallel_keeps_order_for_any_number_of_workers():
     items = list(range(7))
     assert run_parallel(_square, items, jobs=1) == run_parallel(_square, items, jobs=2) == [x * x for x in items]
+
+
+def test_a_kpi_interval_is_cut_to_what_the_kpi_can_be():
+    """Two replications of a share near 1: the t interval reaches past 1; what is shown stops at 1 (and at 0 for
+    a cost), while the mean and intervals of KPIs that may be negative, and of non-KPI columns, are untouched."""
+    from arsim.experiment.replications import summarise
+    from arsim.experiment.statistics import confidence_interval, kpi_confidence_interval
+
+    sla = [0.833, 0.933]
+    mean, low, high = confidence_interval(sla)
+    assert high > 1.0  # the plain t interval
+    assert kpi_confidence_interval("query_sla_attainment", sla) == (mean, low, 1.0)
+    costs = [1_000.0, 33_000.0]
+    assert kpi_confidence_interval("bad_debt_amount", costs)[1] == 0.0
+    assert kpi_confidence_interval("net_cost", costs) == confidence_interval(costs)  # may be negative: not cut
+    assert kpi_confidence_interval("slack_minutes", [-5.0, 5.0]) == confidence_interval([-5.0, 5.0])  # not a KPI
+    table = summarise(pd.DataFrame({"query_sla_attainment": sla, "net_cost": costs}), keys=["query_sla_attainment", "net_cost"])
+    assert table.loc["query_sla_attainment", "ci_high"] == 1.0 and table.loc["net_cost", "ci_low"] < 0

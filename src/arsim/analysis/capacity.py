@@ -34,7 +34,7 @@ from arsim.experiment.replications import run_replication, with_run
 from arsim.experiment.results import build_manifest, write_folder
 from arsim.experiment.statistics import (
     clean_number,
-    confidence_interval,
+    kpi_confidence_interval,
     paired_difference,
 )
 from arsim.scenario.schema import CHANNELS, MAX_CONTACT_VOLUME, Scenario, validate_scenario
@@ -323,7 +323,7 @@ def capacity(
         row["query_wait_days"] = float(part["query_wait_days"].mean()) if part["query_wait_days"].notna().any() else math.nan
         row["query_sla_attainment"] = float(part["query_sla_attainment"].mean()) if part["query_sla_attainment"].notna().any() else math.nan
         for key in ("dso", "past_due_amount", "net_cost"):
-            mean, low, high = confidence_interval(part[key].tolist())
+            mean, low, high = kpi_confidence_interval(key, part[key].tolist())
             row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high})
         sla_met = math.isnan(row["query_sla_attainment"]) or row["query_sla_attainment"] >= sla_target
         row["within_capacity"] = bool(sla_met and row["backlog_minutes_end"] <= capacity_per_day * level.team.query_sla_days)

@@ -123,8 +123,8 @@ class FeasibilityResult:
                                                      "binding_reached": clean_number(binding.reached) if binding else None,
                                                      "binding_threshold": clean_number(binding.threshold) if binding else None},
             "staffing": [a.to_json() for a in self.staffing], "smallest_team": self.smallest_team,
-            "baseline": {"kpis": {k: kpi_object(v) for k, v in self.baseline.items()}},
-            "best": {"kpis": {k: kpi_object(v) for k, v in self.best.items()}},
+            "baseline": {"kpis": {k: kpi_object(k, v) for k, v in self.baseline.items()}},
+            "best": {"kpis": {k: kpi_object(k, v) for k, v in self.best.items()}},
             "importances": {k: clean_number(v) for k, v in self.importances.items()},
         }
 

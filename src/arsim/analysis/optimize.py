@@ -44,7 +44,7 @@ from arsim.experiment.arguments import executor_arguments, scenario_argument, se
 from arsim.experiment.executors import DaskCluster, InProcess, KeptPool, check_scheduler_address
 from arsim.experiment.replications import with_run
 from arsim.experiment.results import build_manifest
-from arsim.experiment.statistics import clean_number, confidence_interval, paired_difference
+from arsim.experiment.statistics import clean_number, kpi_confidence_interval, paired_difference
 from arsim.files import check_writable_folder, write_csv, write_json, write_text
 from arsim.scenario.files import dump_yaml
 from arsim.scenario.schema import Policy, Scenario
@@ -53,9 +53,10 @@ DEFAULT_OBJECTIVES: tuple[str, ...] = ("net_cost",)
 """What `optimize` minimises when no objective is named: the total cost of the receivables book."""
 
 
-def kpi_object(values: Sequence[float]) -> dict[str, Any]:
-    """A KPI as ``arsim run --json`` shows it: mean, 95% CI and per-replication values (NaN as null)."""
-    mean, low, high = confidence_interval(values)
+def kpi_object(kpi: str, values: Sequence[float]) -> dict[str, Any]:
+    """A KPI as ``arsim run --json`` shows it: mean, 95% CI (within the KPI's possible range) and per-replication
+    values (NaN as null)."""
+    mean, low, high = kpi_confidence_interval(kpi, values)
     return {"mean": clean_number(mean), "ci_low": clean_number(low), "ci_high": clean_number(high), "values": [clean_number(v) for v in values]}
 
 
@@ -166,9 +167,9 @@ class OptimizeResult:
             "study": self.study, "storage": self.storage, "n_trials": self.n_trials, "trials_run": self.trials_run,
             "objectives": [o.text for o in self.objectives],
             "confirmation_replications": list(self.confirmation_replications),
-            "baseline": {"kpis": {k: kpi_object(v) for k, v in self.baseline.items()}},
+            "baseline": {"kpis": {k: kpi_object(k, v) for k, v in self.baseline.items()}},
             "best": {"params": self.params, "collectors": self.collectors, "policy_file": str(self.policy_file) if self.policy_file else None,
-                     "kpis": {k: kpi_object(v) for k, v in self.best.items()}, "constraints_met": self.constraints_met,
+                     "kpis": {k: kpi_object(k, v) for k, v in self.best.items()}, "constraints_met": self.constraints_met,
                      "constraints": [c.to_json() for c in self.constraints],
                      "diff_vs_baseline": {k: self.diff(k) for k in self.best}},
             "pareto": self.pareto,

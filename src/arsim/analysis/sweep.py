@@ -25,7 +25,7 @@ from arsim.experiment.arguments import (
 from arsim.experiment.executors import run_parallel
 from arsim.experiment.replications import kpis_of_replication, with_run
 from arsim.experiment.results import build_manifest, write_folder
-from arsim.experiment.statistics import clean_number, confidence_interval
+from arsim.experiment.statistics import clean_number, kpi_confidence_interval
 from arsim.measure.simulated import KPI_KEYS
 from arsim.scenario.schema import Scenario
 
@@ -113,7 +113,7 @@ def sweep(
         part = tidy[tidy["cell"] == index]
         row: dict[str, Any] = {**assignment, "n": count}
         for key in KPI_KEYS:
-            mean, low, high = confidence_interval(part[key].tolist())
+            mean, low, high = kpi_confidence_interval(key, part[key].tolist())
             row.update({key: mean, f"{key}_ci_low": low, f"{key}_ci_high": high})
         summary_rows.append(row)
     summary = pd.DataFrame(summary_rows)

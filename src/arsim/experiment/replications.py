@@ -31,7 +31,7 @@ from arsim.experiment.arguments import (
 from arsim.experiment.executors import progress_bar, run_parallel
 from arsim.experiment.results import ExperimentResult, build_manifest
 from arsim.experiment.statistics import (
-    confidence_interval,
+    kpi_confidence_interval,
     mser,
     relative_half_width,
     replications_needed,
@@ -92,7 +92,7 @@ def summarise(rows: pd.DataFrame, keys: Iterable[str] = KPI_KEYS) -> pd.DataFram
     """Mean and 95% CI over replications for each KPI."""
     records = []
     for key in keys:
-        mean, low, high = confidence_interval(rows[key].tolist())
+        mean, low, high = kpi_confidence_interval(key, rows[key].tolist())
         values = rows[key].dropna()
         std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
         records.append({"kpi": key, "mean": mean, "ci_low": low, "ci_high": high, "std": std, "n": int(len(values))})

@@ -24,7 +24,7 @@ from arsim.analysis.optimize import OptimizeResult
 from arsim.analysis.sweep import Sweep
 from arsim.errors import InputError
 from arsim.experiment.results import ExperimentResult
-from arsim.experiment.statistics import confidence_interval
+from arsim.experiment.statistics import kpi_confidence_interval
 from arsim.files import atomic_write
 from arsim.ledger.calibrate.fit import Calibration
 from arsim.present.formats import axis_title, currency_of, d3_format, format_value, label_of, unit_of
@@ -75,7 +75,7 @@ def monthly_intervals(monthly: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFram
     rows = []
     for month, part in monthly.groupby("month", sort=True):
         for key in kpis:
-            mean, low, high = confidence_interval(part[key].dropna().tolist())
+            mean, low, high = kpi_confidence_interval(key, part[key].dropna().tolist())
             rows.append({"month": month, "kpi": key, "mean": mean, "ci_low": low, "ci_high": high, "n": int(part[key].notna().sum())})
     return pd.DataFrame(rows)
 
@@ -381,7 +381,7 @@ def feasibility_chart(result: FeasibilityResult | OptimizeResult) -> alt.HConcat
     for check in checks:
         kpi = check.bound.kpi
         fmt = d3_format(kpi, currency=currency)
-        _, low, high = confidence_interval(result.best.get(kpi, []))
+        _, low, high = kpi_confidence_interval(kpi, result.best.get(kpi, []))
         marks = pd.DataFrame([{"what": "baseline", "value": check.baseline},
                               {"what": "reached", "value": check.reached, "low": low, "high": high},
                               {"what": "needed", "value": check.threshold}])
