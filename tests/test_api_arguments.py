@@ -237,3 +237,25 @@ def test_the_command_line_still_names_param(capsys):
     """The shell user reads the flag: ``parameters`` is --param in the sweep's flag table (--set is in test_cli)."""
     assert main(["sweep", str(SMB), "--param", "team.nope=1,2"]) == 2
     assert capsys.readouterr().err.strip() == "arsim: error: --param: team.nope=1: team.nope: unknown field 'nope'"
+
+
+def test_the_lower_level_functions_name_their_arguments_too(tmp_path):
+    """simulate, load_scenario/load_policy, Scenario.with_policy and write_results: InputError naming the argument."""
+    import arsim
+
+    smb = arsim.load_scenario(arsim.shipped_scenario("smb.yaml"))
+    cases = [
+        (lambda: arsim.simulate(3), "scenario"),
+        (lambda: arsim.simulate(smb, replication=-1), "replication"),
+        (lambda: arsim.simulate(smb, replication="1"), "replication"),
+        (lambda: arsim.simulate(smb, replication=True), "replication"),
+        (lambda: arsim.load_scenario(3), "path"),
+        (lambda: arsim.load_policy(None), "path"),
+        (lambda: smb.with_policy("my-policy.yaml"), "policy"),
+        (lambda: arsim.write_results(3, tmp_path / "r"), "result"),
+    ]
+    for call, argument in cases:
+        with pytest.raises(arsim.InputError) as raised:
+            call()
+        assert raised.value.argument == argument, (argument, str(raised.value))
+    assert not (tmp_path / "r").exists()

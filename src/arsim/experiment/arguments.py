@@ -11,14 +11,18 @@ what it checked.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Iterable, Mapping
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
 from arsim.errors import InputError
 from arsim.experiment.executors import check_scheduler_address
+
+# The scenario-level checks, re-exported: the experiment and analysis functions take every check from here.
+from arsim.scenario.arguments import number_argument as number_argument
+from arsim.scenario.arguments import scenario_argument as scenario_argument
+from arsim.scenario.arguments import shown_value
+from arsim.scenario.arguments import whole_number as whole_number
 from arsim.scenario.files import load_policy, load_scenario, read_yaml_file
 from arsim.scenario.schema import Policy, Scenario
 
@@ -27,34 +31,6 @@ AUTO = "auto"
 
 SCENARIO_SECTIONS = frozenset(Scenario.model_fields) - {"name", "description", "policy"}
 """Top-level sections only a scenario file has: a file with one of them is a whole world, not a policy."""
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def whole_number(value: Any, *, argument: str, minimum: int | None) -> int:
-    """``value`` as an int of at least ``minimum`` (None: any, the caller checks the range): an int, a numpy integer
-    or a whole float (2.0); never a bool or text."""
-    if isinstance(value, bool):
-        raise InputError(f"must be a whole number, got {value!r}", argument=argument)
-    try:
-        number = operator.index(value)
-    except TypeError:
-        if not (isinstance(value, Real) and math.isfinite(value) and float(value).is_integer()):
-            raise InputError(f"must be a whole number, got {_shown(value)}", argument=argument) from None
-        number = int(value)
-    if minimum is not None and number < minimum:
-        raise InputError(f"must be at least {minimum}, got {number}", argument=argument)
-    return number
-
-
-def number_argument(value: Any, *, argument: str) -> float:
-    """``value`` as a finite float (never a bool or text)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise InputError(f"must be a finite number, got {_shown(value)}", argument=argument)
-    return float(value)
 
 
 def replications_argument(value: Any, *, argument: str = "replications", minimum: int = 1, auto: bool = False) -> int | str | None:
@@ -67,7 +43,7 @@ def replications_argument(value: Any, *, argument: str = "replications", minimum
         return whole_number(value, argument=argument, minimum=minimum)
     except InputError:
         if auto:
-            raise InputError(f"must be a whole number of at least {minimum} or 'auto', got {_shown(value)}", argument=argument) from None
+            raise InputError(f"must be a whole number of at least {minimum} or 'auto', got {shown_value(value)}", argument=argument) from None
         raise
 
 
@@ -87,20 +63,11 @@ def executor_arguments(jobs: Any, cluster: Any) -> tuple[int, str | None]:
     if cluster is None:
         return jobs, None
     if not isinstance(cluster, str):
-        raise InputError(f"must be a scheduler address such as 'tcp://HOST:8786', got {_shown(cluster)}", argument="cluster")
+        raise InputError(f"must be a scheduler address such as 'tcp://HOST:8786', got {shown_value(cluster)}", argument="cluster")
     if jobs > 1:
         raise InputError(f"not with jobs={jobs}: choose one (jobs sets local worker processes; a cluster's workers are its own)",
                          argument="cluster")
     return jobs, check_scheduler_address(cluster)
-
-
-def scenario_argument(value: Any, *, argument: str = "scenario") -> Scenario:
-    """A `Scenario`, or the path (str or Path) of a scenario file, loaded with `load_scenario`."""
-    if isinstance(value, Scenario):
-        return value
-    if isinstance(value, (str, Path)):
-        return load_scenario(value)
-    raise InputError(f"expected a Scenario or the path of a scenario file, got {type(value).__name__}", argument=argument)
 
 
 def alternative_argument(baseline: Scenario, value: Any, *, name: str, argument: str = "alternatives") -> Scenario | Policy:
@@ -134,7 +101,7 @@ def alternatives_argument(baseline: Scenario, value: Any, *, argument: str = "al
     if isinstance(value, Mapping):
         bad = [key for key in value if not isinstance(key, str) or not key.strip()]
         if bad:
-            raise InputError(f"names must be non-empty text, got {_shown(bad[0])}", argument=argument)
+            raise InputError(f"names must be non-empty text, got {shown_value(bad[0])}", argument=argument)
         items = list(value.items())
     elif isinstance(value, Iterable):
         items = []
@@ -156,7 +123,7 @@ def values_argument(value: Any, *, argument: str, field: str | None = None) -> l
     where = f"{field}: " if field else ""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         example = f"[{value!r}]" if isinstance(value, (int, float, str)) and not isinstance(value, bool) else "[1, 2]"
-        raise InputError(f"{where}give a list of values, such as {example}, got {_shown(value)}", argument=argument)
+        raise InputError(f"{where}give a list of values, such as {example}, got {shown_value(value)}", argument=argument)
     values = [item.item() if hasattr(item, "item") and callable(item.item) else item for item in value]
     if not values:
         raise InputError(f"{where}empty list of values", argument=argument)
@@ -173,7 +140,7 @@ def grid_argument(value: Any, *, argument: str = "parameters") -> dict[str, list
     grid = {}
     for path, values in value.items():
         if not isinstance(path, str) or not path.strip():
-            raise InputError(f"field paths must be text such as 'team.collectors', got {_shown(path)}", argument=argument)
+            raise InputError(f"field paths must be text such as 'team.collectors', got {shown_value(path)}", argument=argument)
         grid[path] = values_argument(values, argument=argument, field=path)
     return grid
 
@@ -197,9 +164,9 @@ def names_argument(value: Any, *, argument: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, Iterable) or isinstance(value, Mapping):
-        raise InputError(f"expected a list of names, got {_shown(value)}", argument=argument)
+        raise InputError(f"expected a list of names, got {shown_value(value)}", argument=argument)
     names = list(value)
     bad = [n for n in names if not isinstance(n, str)]
     if bad:
-        raise InputError(f"expected names (text), got {_shown(bad[0])}", argument=argument)
+        raise InputError(f"expected names (text), got {shown_value(bad[0])}", argument=argument)
     return names

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from arsim import __version__
+from arsim.errors import InputError
 from arsim.experiment.statistics import clean_number
 from arsim.files import replacing_folder, write_csv, write_json
 from arsim.ledger.write import write_ledger
@@ -95,6 +96,10 @@ def write_results(result: ExperimentResult, folder: str | Path, *, extra: Callab
 
     The folder is replaced only once every file is complete (see `arsim.files`).
     """
+    if not isinstance(result, ExperimentResult):
+        raise InputError(f"expected an ExperimentResult (what run_experiment returns), got {type(result).__name__}", argument="result")
+    if not isinstance(folder, (str, Path)):
+        raise InputError(f"expected the path of a folder, got {type(folder).__name__}", argument="folder")
     ledger = result.ledger
 
     def more(staging: Path) -> None:

@@ -19,6 +19,8 @@ from arsim.scenario.yaml_text import parse_yaml
 
 
 def _read_yaml(path: str | Path) -> Any:
+    if not isinstance(path, (str, Path)):
+        raise InputError(f"expected the path of a YAML file, got {type(path).__name__}", argument="path")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

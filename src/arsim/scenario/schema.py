@@ -787,6 +787,8 @@ class Scenario(_Frozen):
 
     def with_policy(self, policy: Policy) -> Scenario:
         """A copy with another policy (validated against this world's segment names)."""
+        if not isinstance(policy, Policy):
+            raise InputError(f"expected a Policy (arsim.load_policy reads a policy file), got {type(policy).__name__}", argument="policy")
         data = self.model_dump(mode="json")
         data["policy"] = policy.model_dump(mode="json")
         return validate_scenario(data, source=f"policy {policy.name!r}")

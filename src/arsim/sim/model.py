@@ -18,12 +18,14 @@ import gc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import simpy
 
+from arsim.scenario.arguments import scenario_argument, whole_number
 from arsim.scenario.schema import Scenario
 from arsim.sim import records as rec
 from arsim.sim.agenda import DayAgenda
@@ -1134,8 +1136,11 @@ def cadences(scenario: Scenario) -> list[list[_Planned]]:
     return plans
 
 
-def simulate(scenario: Scenario, *, replication: int = 0) -> SimulationResult:
-    """Simulate one replication of a scenario (reproducible from its seed and the replication number)."""
+def simulate(scenario: Scenario | str | Path, *, replication: int = 0) -> SimulationResult:
+    """Simulate one replication of a scenario (reproducible from its seed and the replication number); the
+    scenario may be given as its file's path."""
+    scenario = scenario_argument(scenario)
+    replication = whole_number(replication, argument="replication", minimum=0)
     slots = {planned.slot for plan in cadences(scenario) for planned in plan}
     book = draw_book(scenario, replication=replication, response_slots=slots)
     # The cycle collector is off while the model lives: a run allocates hundreds of thousands of objects that
