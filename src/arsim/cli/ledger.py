@@ -158,7 +158,6 @@ def _kpi_lines(name: str, period: str, frame, result: dict) -> list[str]:
             lines.append(f"{'aging':<24}" + "  ".join(f"{b}: {format_number(v)}" for b, v in value.items()))
         else:
             lines.append(f"{key:<24}{format_number(value):>14}")
-    lines.append(f"{'bad_debt_ratio':<24}{format_number(_number(last['bad_debt_ratio'])):>14}")
     columns = ["dso", "dso_countback", "cei", "pct_past_due", "share_paid_late", "avg_days_late_paid"]
     lines += ["", f"{period}ly series (period ending; '-' = not measured):",
               f"{'period_end':<12}" + "".join(f"{c:>20}" for c in columns)]

@@ -63,6 +63,14 @@ LEDGER_KPI_KEYS: tuple[str, ...] = (
 )
 """Columns of `ledger_kpis` besides period_start, period_end and days."""
 
+HEADLINE_KPIS: tuple[str, ...] = (
+    "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
+    "avg_collection_period", "share_paid_late", "avg_days_late_paid", "bad_debt_ratio",
+)
+"""The KPIs of ``arsim kpis`` (text and ``--json`` alike, with ``aging``), in order: every key of
+`LEDGER_KPI_KEYS` that is a ratio or a number of days. The rest (sales, AR balances, paid invoices) are amounts
+and counts the KPIs are made of, and stay in the series."""
+
 BALANCE_KEYS: tuple[str, ...] = (
     "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
     "avg_collection_period", "sales", "ar_beg", "ar_end", "ar_current_end", *(f"aging_{name}" for name in AGING_BUCKETS),
@@ -95,13 +103,11 @@ class LedgerKPIs:
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object of `arsim kpis`: the latest period's KPIs (None for missing) and the notes.
 
-        The kpis keys are exactly those of the ``arsim kpis --json`` contract; bad_debt_ratio is in the series
-        and the table, not in this object.
+        The kpis keys are `HEADLINE_KPIS` then ``aging``, always all of them: a KPI the ledger cannot support is
+        None (JSON null), never left out. The text table of ``arsim kpis`` prints this same object.
         """
         last = self.latest
-        kpis = {key: _clean(last[key]) for key in (
-            "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
-            "avg_collection_period", "share_paid_late", "avg_days_late_paid")}
+        kpis: dict[str, Any] = {key: _clean(last[key]) for key in HEADLINE_KPIS}
         kpis["aging"] = {name: _clean(last[f"aging_{name}"]) for name in AGING_BUCKETS}
         return {"as_of": pd.Timestamp(last["period_end"]).strftime("%Y-%m-%d"), "kpis": kpis, "notes": list(self.notes)}
 
