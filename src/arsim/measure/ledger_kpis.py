@@ -53,6 +53,7 @@ from arsim.errors import InputError
 from arsim.measure.balances import COUNTBACK_MONTHS, Movements, portfolio_kpis
 from arsim.measure.formulas import AGING_BUCKETS
 from arsim.measure.lateness import invoice_rows, late_payment_figures, settlement_rows
+from arsim.measure.ledger_frame import canonical_ledger
 from arsim.sim.calendar import DAYS_PER_MONTH
 
 LEDGER_KPI_KEYS: tuple[str, ...] = (
@@ -128,7 +129,17 @@ def ledger_kpis(
     min_paid_invoices: a period with fewer paid invoices is not measured for share_paid_late and
         avg_days_late_paid (None, column ``measured`` False): one late payment is not "100% late".
     Returns a `LedgerKPIs` whose notes say why a KPI is None (missing columns, undated write-offs, ...).
+
+    `ledger` is the frame `arsim.read_ledger` returns, or any pandas frame in its column layout: it is
+    converted and checked as a file is (`arsim.measure.ledger_frame.canonical_ledger`), and a bad row or
+    argument raises `InputError` naming the argument.
     """
+    ledger = canonical_ledger(ledger)
+    _check_period(period)
+    if periods is not None and (isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1):
+        raise InputError(f"expected a whole number of at least 1 or None, got {periods!r}", argument="periods")
+    if isinstance(min_paid_invoices, bool) or not isinstance(min_paid_invoices, (int, np.integer)) or min_paid_invoices < 0:
+        raise InputError(f"expected a whole number of at least 0, got {min_paid_invoices!r}", argument="min_paid_invoices")
     invoices, settlements, notes = _invoice_rows(ledger)
     epoch = _first_date(invoices, settlements)
     if as_of is None:
@@ -226,6 +237,15 @@ def _latest_date(invoices: pd.DataFrame, settlements: pd.DataFrame) -> pd.Timest
     return pd.Timestamp(_dates_of(invoices, settlements).max()).normalize()
 
 
+def _check_period(period: Any) -> None:
+    """'month', 'quarter' or a whole number of days of at least 1; anything else is an InputError on ``period``."""
+    if period in ("month", "quarter") and isinstance(period, str):
+        return
+    if isinstance(period, (int, np.integer)) and not isinstance(period, bool) and period >= 1:
+        return
+    raise InputError(f"expected 'month', 'quarter' or a whole number of days of at least 1, got {period!r}", argument="period")
+
+
 def _period_start(end: pd.Timestamp, period: str | int) -> pd.Timestamp:
     """First day of the trailing period that ends on `end` (inclusive)."""
     # Counting back from the day after the end keeps month ends on calendar months (06-30 -> 04-01..06-30).
@@ -233,9 +253,9 @@ def _period_start(end: pd.Timestamp, period: str | int) -> pd.Timestamp:
         return end + pd.Timedelta(days=1) - pd.DateOffset(months=1)
     if period == "quarter":
         return end + pd.Timedelta(days=1) - pd.DateOffset(months=3)
-    if isinstance(period, int) and not isinstance(period, bool) and period > 0:
-        return end - pd.Timedelta(days=period - 1)
-    raise ValueError(f"period must be 'month', 'quarter' or a positive number of days, got {period!r}")
+    if isinstance(period, (int, np.integer)) and not isinstance(period, bool) and period > 0:
+        return end - pd.Timedelta(days=int(period) - 1)
+    raise InputError(f"expected 'month', 'quarter' or a whole number of days of at least 1, got {period!r}", argument="period")
 
 
 def _period_ends(as_of: pd.Timestamp, *, period: str | int, first: pd.Timestamp, count: int | None) -> list[pd.Timestamp]:

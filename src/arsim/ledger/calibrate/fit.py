@@ -64,12 +64,17 @@ from arsim.ledger.calibrate.moments import (
     tail_days,
 )
 from arsim.measure.lateness import paid_invoices, payment_statistics
+from arsim.measure.ledger_frame import canonical_ledger
 from arsim.scenario.schema import Scenario, TaskMinutes, Team, validate_scenario
 from arsim.sim.calendar import DAYS_PER_MONTH
 
 MAX_INVOICES_PER_CUSTOMER_FIT = 60
 """The lateness likelihood uses each customer's first invoices only (keeps the fit fast; still consistent)."""
 QUADRATURE_NODES = 9
+MIN_CUSTOMERS_PER_SEGMENT = 10
+"""``segments=N`` needs at least N x this many customers with paid invoices: each behaviour group's fit estimates a
+between-customer spread (customer_lateness_sigma, customer_lateness_days_effect) that a handful of customers cannot
+carry, and groups of one customer would only copy the ledger's customers one by one."""
 MIN_CLASS_SHARE = 0.05
 """With --segments auto, credit classes with a smaller share of invoices are pooled as 'other'."""
 """Days late given to simulated invoices of the window still unpaid at the end (only their rank matters)."""
@@ -104,12 +109,19 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     """Fit a scenario to a ledger by maximum likelihood, correct it by simulated moments, and check it.
 
     segments: "auto" (one segment per credit class in the segment column where present, else one) or a
-        number N of behaviour groups (customers ranked by their shrunk late share).
+        number N of behaviour groups (customers ranked by their shrunk late share), at most one per
+        `MIN_CUSTOMERS_PER_SEGMENT` customers with paid invoices.
+    `ledger` is the frame `arsim.read_ledger` returns, or any pandas frame in its column layout, converted and
+    checked as a file is (`arsim.measure.ledger_frame.canonical_ledger`); bad rows or arguments raise
+    `InputError` naming the argument.
     """
+    ledger = canonical_ledger(ledger)
+    check_segments(segments)
     notes: list[str] = []
     paid = _paid_invoices(ledger)
     if len(paid) < 20:
         raise InputError(f"calibrate needs at least 20 paid invoices with due and paid dates, the ledger has {len(paid)}")
+    check_segment_count(segments, customers=int(paid["customer_id"].nunique()))
     paid = paid.assign(seg=_assign_segments(paid, segments, notes))
     has_invoice_dates = paid["invoice_date"].notna().mean() > 0.5
     terms = _terms_days(paid, notes)
@@ -212,6 +224,25 @@ def calibration_bounds(scenario: Scenario) -> list[str]:
 # ---------------------------------------------------------------------------------------------- data prep
 
 
+def check_segments(segments: Any) -> None:
+    """``segments`` is "auto" or a whole number of at least 1; anything else is an InputError on ``segments``."""
+    if isinstance(segments, str) and segments == "auto":
+        return
+    if isinstance(segments, (int, np.integer)) and not isinstance(segments, bool) and segments >= 1:
+        return
+    raise InputError(f"expected auto or a whole number of at least 1, got {segments!r}", argument="segments")
+
+
+def check_segment_count(segments: str | int, *, customers: int) -> None:
+    """Refuse more behaviour groups than the ledger's customers support (`MIN_CUSTOMERS_PER_SEGMENT` each), before fitting."""
+    if segments == "auto" or int(segments) == 1:
+        return
+    most = max(customers // MIN_CUSTOMERS_PER_SEGMENT, 1)
+    if int(segments) > most:
+        raise InputError(f"{int(segments):,} behaviour groups need at least {MIN_CUSTOMERS_PER_SEGMENT} customers with paid "
+                         f"invoices each; the ledger has {customers:,}, so at most {most:,} (or auto)", argument="segments")
+
+
 def _paid_invoices(ledger: pd.DataFrame) -> pd.DataFrame:
     rows = paid_invoices(ledger)
     rows = rows[rows["amount"] > 0]
@@ -233,8 +264,6 @@ def _assign_segments(paid: pd.DataFrame, segments: str | int, notes: list[str]) 
             return names.astype(str)
         return pd.Series("all", index=paid.index)
     count = int(segments)
-    if count < 1:
-        raise InputError(f"--segments must be auto or a whole number of at least 1, got {segments!r}")
     if count == 1:
         return pd.Series("all", index=paid.index)
     late = (paid["paid_date"] - paid["due_date"]).dt.days > 0
