@@ -252,7 +252,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     ledger = loaded.invoices
 
     from arsim.files import json_text, write_text
-    from arsim.ledger.calibrate.fit import calibration_bounds, fit_ledger
+    from arsim.ledger.calibrate.fit import calibration_bounds_summary, fit_ledger
     from arsim.ledger.calibrate.report import calibration_markdown, comparison_rows
     from arsim.scenario.files import dump_yaml
 
@@ -267,7 +267,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     write_text(manifest_path, manifest_text)
     for note in calibration.notes:
         print(f"arsim: note: {note}", file=sys.stderr)
-    for line in calibration_bounds(calibration.scenario):
+    for line in calibration_bounds_summary(calibration.scenario):  # one line per parameter, however many segments
         print(f"arsim: warning: at a bound: {line}", file=sys.stderr)
     fitted = calibration.scenario.portfolio.segments
     print(f"{output}: {len(fitted)} segment(s), {sum(seg.customers for seg in fitted):,} customers; report {report}, manifest {manifest_path}")

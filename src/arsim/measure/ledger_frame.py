@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
@@ -313,14 +313,16 @@ class _LedgerBuilder:
             self._text[name] = _as_text(raw).str.strip()
         return self._text[name]
 
-    def _report(self, column: str, key: str, singular: str, plural: str, bad: pd.Series, shown: pd.Series | str) -> None:
-        """Record the rows marked in `bad`; `shown` is what the example shows, or the name of the column whose
-        cells it shows (turned into text only when a row is bad, since typed columns have no text to hand)."""
+    def _report(self, column: str, key: str, singular: str, plural: str, bad: pd.Series,
+                shown: pd.Series | str | Callable[[int], str]) -> None:
+        """Record the rows marked in `bad`. `shown` is what the example shows: a column of text, the name of the
+        column whose cells it shows, or a function of the row (built only when a row is bad: typed columns have
+        no text to hand, and formatting every row of a large ledger for one example costs seconds)."""
         rows = np.flatnonzero(np.asarray(bad, dtype=bool))
         if len(rows):
             if isinstance(shown, str):
                 shown = self._cells(shown)
-            example = repr(str(shown.iloc[rows[0]]))
+            example = repr(shown(int(rows[0])) if callable(shown) else str(shown.iloc[rows[0]]))
             self.problems.append(RowProblem(column, key, singular, plural, rows, example))
 
     def _absent(self, dtype: str) -> pd.Series:
@@ -473,7 +475,10 @@ class _LedgerBuilder:
         """A date that must not come before the invoice date (a payment, a due date) is a bad row when it does:
         either date is mistyped, and KPIs would count the invoice as paid or past due before it existed."""
         early = (later < invoiced).fillna(False)
-        shown = f"{word} " + later.dt.strftime("%Y-%m-%d") + ", invoiced " + invoiced.dt.strftime("%Y-%m-%d")
+
+        def shown(row: int) -> str:
+            return f"{word} {later.iloc[row]:%Y-%m-%d}, invoiced {invoiced.iloc[row]:%Y-%m-%d}"
+
         self._report(column, f"{column} before invoice_date", singular, plural, early, shown)
 
     def _check_dates_in_range(self, dates: Mapping[str, pd.Series]) -> None:
@@ -494,7 +499,10 @@ class _LedgerBuilder:
             valid = ~np.isnat(days)
             numbers = np.where(valid, days.astype("datetime64[D]").astype(np.int64), low)
             far = pd.Series(valid & ((numbers < low - margin) | (numbers > high + margin)), index=column.index)
-            shown = column.dt.strftime("%Y-%m-%d")
+
+            def shown(row: int, column: pd.Series = column) -> str:
+                return f"{column.iloc[row]:%Y-%m-%d}"
+
             lo, hi = (np.datetime64(int(low), "D"), np.datetime64(int(high), "D"))
             self._report(name, f"{name} far outside the ledger", f"date more than {FAR_OUTSIDE_YEARS} years outside the "
                          f"ledger's dates ({lo}..{hi})", f"dates more than {FAR_OUTSIDE_YEARS} years outside the ledger's "
@@ -602,8 +610,10 @@ def _as_text(column: pd.Series) -> pd.Series:
     read as 611365.0 stays '611365'), dates as YYYY-MM-DD, missing values (None, NaN, NaT, NA) as ''.
     """
     column = column.reset_index(drop=True)
-    if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
-        return column.astype(object).where(column.notna(), "").astype(str)
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.fillna("")
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string":
+        return column  # a file's cells: text already
     return column.map(cell_text).astype(str)
 
 

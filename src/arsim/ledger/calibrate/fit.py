@@ -43,6 +43,7 @@ defaults unless the ledger marks write-offs. calibration.md states all of this n
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,20 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     """
     ledger = canonical_ledger(ledger)
     check_segments(segments)
+    # Optimisers and mixtures on small segments warn (overflow in exp, divide by zero in log) where the result is
+    # still usable: one note says so instead of hundreds of lines on stderr.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        calibration = _fit(ledger, segments=segments, name=name, seed=seed, smm_iterations=smm_iterations, smm_invoices=smm_invoices)
+    if caught:
+        first = caught[0]
+        calibration.notes.append(f"{len(caught):,} numerical warning(s) during the fit were not shown (first: "
+                                 f"{first.category.__name__}: {' '.join(str(first.message).split())})")
+    return calibration
+
+
+def _fit(ledger: pd.DataFrame, *, segments: str | int, name: str, seed: int, smm_iterations: int, smm_invoices: int) -> Calibration:
+    """`fit_ledger` on a checked ledger."""
     notes: list[str] = []
     paid = _paid_invoices(ledger)
     if len(paid) < 20:
@@ -207,7 +222,31 @@ def calibration_bounds(scenario: Scenario) -> list[str]:
     A parameter at its bound has stopped being estimated: the fit matched what it could with the others,
     and the user should read the matching statistic with that in mind.
     """
+    return [f"segment {segment}: {key} = {value:.3g} is at its {where} bound ({low:g}..{high:g}): {meaning}"
+            for segment, key, value, where, (low, high, meaning) in _at_bounds(scenario)]
+
+
+def calibration_bounds_summary(scenario: Scenario, *, segments_named: int = 3) -> list[str]:
+    """`calibration_bounds` with one line per parameter and side instead of per segment, for the terminal.
+
+    A fit of many segments can put the same parameter at its bound in most of them; one line each would
+    bury the output (hundreds of lines). The full list stays in calibration.md and calibration.json.
+    """
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for segment, key, _value, where, _bounds in _at_bounds(scenario):
+        grouped.setdefault((key, where), []).append(segment)
+    total = len(scenario.portfolio.segments)
     lines = []
+    for (key, where), names in grouped.items():
+        low, high, meaning = PARAMETER_BOUNDS[key]
+        listed = ", ".join(names[:segments_named]) + (f" and {len(names) - segments_named} more" if len(names) > segments_named else "")
+        lines.append(f"{key} is at its {where} bound ({low:g}..{high:g}) in {len(names)} of {total} segment(s) ({listed}): {meaning}")
+    return lines
+
+
+def _at_bounds(scenario: Scenario) -> list[tuple[str, str, float, str, tuple[float, float, str]]]:
+    """(segment, parameter, value, "lower"/"upper", its bounds and meaning) for each parameter at a bound."""
+    found = []
     for seg in scenario.portfolio.segments:
         behaviour = seg.behaviour.model_dump()
         for key, (low, high, meaning) in PARAMETER_BOUNDS.items():
@@ -217,8 +256,8 @@ def calibration_bounds(scenario: Scenario) -> list[str]:
             value = float(value)
             if value <= low * 1.01 or value >= high * 0.99:
                 where = "lower" if value <= low * 1.01 else "upper"
-                lines.append(f"segment {seg.name}: {key} = {value:.3g} is at its {where} bound ({low:g}..{high:g}): {meaning}")
-    return lines
+                found.append((seg.name, key, value, where, (low, high, meaning)))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- data prep
