@@ -137,9 +137,9 @@ def ledger_kpis(
     ledger = canonical_ledger(ledger)
     _check_period(period)
     if periods is not None and (isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1):
-        raise InputError(f"expected a whole number of at least 1 or None, got {periods!r}", argument="periods")
+        raise InputError(f"periods: expected a whole number of at least 1 or None, got {periods!r}")  # no flag: Python only
     if isinstance(min_paid_invoices, bool) or not isinstance(min_paid_invoices, (int, np.integer)) or min_paid_invoices < 0:
-        raise InputError(f"expected a whole number of at least 0, got {min_paid_invoices!r}", argument="min_paid_invoices")
+        raise InputError(f"min_paid_invoices: expected a whole number of at least 0, got {min_paid_invoices!r}")
     invoices, settlements, notes = _invoice_rows(ledger)
     epoch = _first_date(invoices, settlements)
     if as_of is None:
