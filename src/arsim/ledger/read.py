@@ -74,11 +74,15 @@ Reading rules, chosen so that nothing is guessed silently:
 - Exact duplicate rows are kept: a file without invoice ids cannot tell a repeated line from two equal
   invoices (the SAP sample has ~1% of them). When the file has invoice ids, a repeated id is an error.
 
+The conversion and the row checks live in `arsim.measure.ledger_frame` (`convert_ledger`), which the public
+ledger functions also run on a pandas frame they are given, so a file and a frame are checked alike.
+
 Bad input raises `LedgerError` with a one-line message naming the file, the column, how many rows are
 affected and the first (at most 5) 1-based data row numbers, e.g.
 ``ledger.csv: column 'due_date': 3 unparseable dates, first rows 4, 9, 17 (e.g. '2018-13-01')``.
 Row-level problems: blank required values, unparseable dates, non-numeric, zero or (non-credit)
-negative amounts, paid_date before invoice_date, a date more than `FAR_OUTSIDE_YEARS` (5) years outside the
+negative amounts, amounts above `MAX_AMOUNT` (1e13) in absolute value in any money column, paid_date or
+due_date before invoice_date, a date more than `FAR_OUTSIDE_YEARS` (5) years outside the
 middle 80% of the ledger's dates (a typing error such as 2099), a repeated invoice_id, unrecognised flag or channel
 words. With ``drop_invalid=True`` those rows are left out instead and `load_ledger`'s ``dropped`` says how
 many rows had each problem (a row with two problems counts under both). File-level problems (missing
