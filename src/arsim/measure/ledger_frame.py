@@ -243,7 +243,7 @@ def mark_canonical(frame: pd.DataFrame) -> pd.DataFrame:
 def _fingerprint(frame: pd.DataFrame) -> int | None:
     """A hash of a canonical frame's values (None if it has not the canonical columns), cheap next to converting it.
 
-    pandas' own row hashing: about 0.1 s for 200,000 rows, against about 1 s to convert and check them.
+    pandas' own row hashing: about 0.2 s for 200,000 rows, against about 1.3 s to convert and check them again.
     """
     if tuple(frame.columns) != CANONICAL_COLUMNS:
         return None
