@@ -373,7 +373,7 @@ def test_the_ledger_csv_is_what_pandas_writes_byte_for_byte():
 
 
 def test_the_written_ledger_is_reproducible_and_reads_back(tmp_path):
-    from arsim.ledger.read import read_ledger
+    from arsim.ledger.read import MAX_AMOUNT, load_ledger
     from arsim.ledger.write import LEDGER_FILE, write_ledger
 
     ledger = _awkward_ledger().drop(columns=["days"]).iloc[:12]  # finite positive amounts, as a simulated ledger has
@@ -383,5 +383,7 @@ def test_the_written_ledger_is_reproducible_and_reads_back(tmp_path):
     assert one == two and one[4:8] == bytes(4)
     expected = ledger.assign(**{c: ledger[c].dt.strftime("%Y-%m-%d") for c in ("invoice_date", "due_date", "paid_date")})
     assert gzip.decompress(one) == expected.to_csv(index=False).encode("utf-8")
-    back = read_ledger(tmp_path / "one" / LEDGER_FILE)
-    assert back["invoice_id"].tolist() == ledger["invoice_id"].tolist() and back["amount"].tolist() == ledger["amount"].tolist()
+    loaded = load_ledger(tmp_path / "one" / LEDGER_FILE, drop_invalid=True)  # 1e16 is above MAX_AMOUNT: a bad row on reading
+    assert loaded.dropped == {"amount too large": int((ledger["amount"] > MAX_AMOUNT).sum())} == {"amount too large": 1}
+    kept, back = ledger[ledger["amount"] <= MAX_AMOUNT], loaded.invoices
+    assert back["invoice_id"].tolist() == kept["invoice_id"].tolist() and back["amount"].tolist() == kept["amount"].tolist()

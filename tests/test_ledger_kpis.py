@@ -12,7 +12,7 @@ import pytest
 
 import arsim
 from arsim.cli.main import main
-from arsim.measure.ledger_kpis import ledger_kpis
+from arsim.measure.ledger_kpis import default_as_of, ledger_kpis
 
 
 def ledger(rows: list[tuple]) -> pd.DataFrame:
@@ -94,9 +94,12 @@ def test_month_period_is_the_trailing_month_and_the_series_goes_back():
 
 
 def test_default_as_of_is_the_end_of_the_last_complete_month_of_invoicing():
-    book = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20"), ("A", "2024-02-10", "2024-03-11", 100, "2099-02-20")])
+    book = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20"), ("A", "2024-02-10", "2024-03-11", 100, "2024-04-20")])
     measured = ledger_kpis(book)
-    assert measured.to_json()["as_of"] == "2024-01-31"  # February's invoicing is not complete; 2099 moves nothing
+    assert measured.to_json()["as_of"] == "2024-01-31"  # February's invoicing is not complete; April's payment moves nothing
+    # A paid date typed as 2099 is refused as a bad row by ledger_kpis (as by read_ledger); the default alone ignores it.
+    book.loc[1, "paid_date"] = pd.Timestamp("2099-02-20")
+    assert default_as_of(book)[0] == pd.Timestamp("2024-01-31")
     assert any("last complete month of invoice dates" in note for note in measured.notes)
     alone = ledger([("A", "2024-01-10", "2024-02-09", 100, "2024-02-20")])
     assert ledger_kpis(alone).to_json()["as_of"] == "2024-01-10"  # no complete month: its latest invoice date
@@ -147,7 +150,8 @@ def test_public_api_and_cli_json(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"as_of", "kpis", "notes"} and out["as_of"] == "2023-06-30"
     assert set(out["kpis"]) == {"dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
-                                "avg_collection_period", "share_paid_late", "avg_days_late_paid", "aging"}
+                                "avg_collection_period", "share_paid_late", "avg_days_late_paid", "bad_debt_ratio", "aging"}
+    assert out["kpis"]["bad_debt_ratio"] is None  # no write-offs marked: null, not left out
     assert set(out["kpis"]["aging"]) == {"current", "1-30", "31-60", "61-90", "91+"}
     assert out["kpis"]["cei"] == pytest.approx(55.93, abs=0.01)
     frame = arsim.ledger_kpis(arsim.read_ledger(path, mapping={"Kunde": "customer_id", "Datum": "invoice_date", "Faellig": "due_date",
@@ -233,3 +237,27 @@ def test_invoice_level_columns_settle_credit_notes_and_write_offs_on_their_dates
     book["written_off"] = pd.array([False, True], dtype="boolean")
     assert _open_by_day(book, ["2024-02-19", "2024-02-20", "2024-03-05", "2024-03-15"]) == pytest.approx([1_600, 1_400, 600, 0])
     assert ledger_kpis(book, as_of="2024-03-31", period="month", periods=1).latest["bad_debt_ratio"] is None  # no sales in March
+
+
+@pytest.mark.parametrize("written_off", ["True", ""])
+def test_json_carries_every_kpi_the_text_shows(tmp_path, capsys, written_off):
+    """The --json kpis object and the text table list the same KPIs in the same order, with or without write-offs
+    (a KPI the ledger cannot support is null, never absent), and together with the amounts they cover every
+    column of the series: a KPI added to the series must be added to both."""
+    from arsim.measure.formulas import AGING_BUCKETS
+    from arsim.measure.ledger_kpis import LEDGER_KPI_KEYS
+
+    path = tmp_path / "book.csv"
+    rows = ["customer_id,invoice_id,invoice_date,due_date,amount,paid_date,written_off"]
+    rows += [f"C{n % 3},I{n},2024-03-{n + 1:02d},2024-04-{n + 1:02d},{100 + n},2024-04-{n + 5:02d},False" for n in range(12)]
+    rows.append(f"C9,W1,2024-04-02,2024-04-20,50,2024-04-25,{written_off}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["kpis", str(path), "--as-of", "2024-04-30", "--json"]) == 0
+    kpis = json.loads(capsys.readouterr().out)["kpis"]
+    assert main(["kpis", str(path), "--as-of", "2024-04-30"]) == 0
+    table = capsys.readouterr().out.split("\n\n")[0].splitlines()[1:]
+    assert [line.split()[0] for line in table] == list(kpis)
+    assert (kpis["bad_debt_ratio"] is None) == (written_off == "")
+    amounts = {"sales", "ar_beg", "ar_end", "ar_current_end", "paid_invoices"}
+    assert set(kpis) - {"aging"} | {f"aging_{b}" for b in kpis["aging"]} | amounts == set(LEDGER_KPI_KEYS)
+    assert list(kpis["aging"]) == list(AGING_BUCKETS)

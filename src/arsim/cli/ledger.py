@@ -158,7 +158,6 @@ def _kpi_lines(name: str, period: str, frame, result: dict) -> list[str]:
             lines.append(f"{'aging':<24}" + "  ".join(f"{b}: {format_number(v)}" for b, v in value.items()))
         else:
             lines.append(f"{key:<24}{format_number(value):>14}")
-    lines.append(f"{'bad_debt_ratio':<24}{format_number(_number(last['bad_debt_ratio'])):>14}")
     columns = ["dso", "dso_countback", "cei", "pct_past_due", "share_paid_late", "avg_days_late_paid"]
     lines += ["", f"{period}ly series (period ending; '-' = not measured):",
               f"{'period_end':<12}" + "".join(f"{c:>20}" for c in columns)]
@@ -253,7 +252,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     ledger = loaded.invoices
 
     from arsim.files import json_text, write_text
-    from arsim.ledger.calibrate.fit import calibration_bounds, fit_ledger
+    from arsim.ledger.calibrate.fit import calibration_bounds_summary, fit_ledger
     from arsim.ledger.calibrate.report import calibration_markdown, comparison_rows
     from arsim.scenario.files import dump_yaml
 
@@ -268,7 +267,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     write_text(manifest_path, manifest_text)
     for note in calibration.notes:
         print(f"arsim: note: {note}", file=sys.stderr)
-    for line in calibration_bounds(calibration.scenario):
+    for line in calibration_bounds_summary(calibration.scenario):  # one line per parameter, however many segments
         print(f"arsim: warning: at a bound: {line}", file=sys.stderr)
     fitted = calibration.scenario.portfolio.segments
     print(f"{output}: {len(fitted)} segment(s), {sum(seg.customers for seg in fitted):,} customers; report {report}, manifest {manifest_path}")

@@ -74,11 +74,15 @@ Reading rules, chosen so that nothing is guessed silently:
 - Exact duplicate rows are kept: a file without invoice ids cannot tell a repeated line from two equal
   invoices (the SAP sample has ~1% of them). When the file has invoice ids, a repeated id is an error.
 
+The conversion and the row checks live in `arsim.measure.ledger_frame` (`convert_ledger`), which the public
+ledger functions also run on a pandas frame they are given, so a file and a frame are checked alike.
+
 Bad input raises `LedgerError` with a one-line message naming the file, the column, how many rows are
 affected and the first (at most 5) 1-based data row numbers, e.g.
 ``ledger.csv: column 'due_date': 3 unparseable dates, first rows 4, 9, 17 (e.g. '2018-13-01')``.
 Row-level problems: blank required values, unparseable dates, non-numeric, zero or (non-credit)
-negative amounts, paid_date before invoice_date, a date more than `FAR_OUTSIDE_YEARS` (5) years outside the
+negative amounts, amounts above `MAX_AMOUNT` (1e13) in absolute value in any money column, paid_date or
+due_date before invoice_date, a date more than `FAR_OUTSIDE_YEARS` (5) years outside the
 middle 80% of the ledger's dates (a typing error such as 2099), a repeated invoice_id, unrecognised flag or channel
 words. With ``drop_invalid=True`` those rows are left out instead and `load_ledger`'s ``dropped`` says how
 many rows had each problem (a row with two problems counts under both). File-level problems (missing
@@ -101,103 +105,27 @@ import csv
 import datetime as dt
 import gzip
 import io
-import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from arsim.errors import InputError
-from arsim.measure.lateness import settlement_rows
+from arsim.measure.ledger_frame import CANONICAL_COLUMNS as CANONICAL_COLUMNS
+from arsim.measure.ledger_frame import DATE_COLUMNS as DATE_COLUMNS
+from arsim.measure.ledger_frame import DATE_FORMATS_TRIED as DATE_FORMATS_TRIED
+from arsim.measure.ledger_frame import FAR_OUTSIDE_YEARS as FAR_OUTSIDE_YEARS
+from arsim.measure.ledger_frame import MAX_AMOUNT as MAX_AMOUNT
+from arsim.measure.ledger_frame import MONEY_COLUMNS as MONEY_COLUMNS
+from arsim.measure.ledger_frame import LedgerError, cell_text, convert_ledger, mark_canonical
 from arsim.scenario.yaml_text import parse_yaml
 
-CANONICAL_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "invoice_id",
-    "invoice_date",
-    "due_date",
-    "amount",
-    "paid_date",
-    "disputed",
-    "written_off",
-    "channel",
-    "segment",
-    "item_type",
-    "paid_amount",
-    "discount",
-    "short_paid",
-    "credit_note_date",
-    "credit_note_amount",
-    "written_off_date",
-    "written_off_amount",
-    "open_amount",
-)
-"""The columns of a ledger frame, in order."""
-
-DATE_COLUMNS: tuple[str, ...] = ("invoice_date", "due_date", "paid_date", "credit_note_date", "written_off_date")
-
-MONEY_COLUMNS: tuple[str, ...] = (
-    "paid_amount", "discount", "short_paid", "credit_note_amount", "written_off_amount", "open_amount",
-)
-"""Optional amounts besides ``amount``: blank means none; when given, a number of at least zero."""
-
-DATE_FORMATS_TRIED: tuple[str, ...] = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y%m%d",
-    "%m/%d/%Y",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-)
-"""Formats tried, in this order, on a date column when no date_format is given."""
-
-# pandas' own format parsing is lenient (it reads '2018019' with %Y%m%d), so each candidate format must
-# first match the shape of every value.
-_DATE_SHAPES: dict[str, str] = {
-    "%Y-%m-%d": r"\d{4}-\d{1,2}-\d{1,2}",
-    "%Y-%m-%d %H:%M:%S": r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}:\d{2}(\.\d+)?",
-    "%Y%m%d": r"\d{8}",
-    "%m/%d/%Y": r"\d{1,2}/\d{1,2}/\d{4}",
-    "%d/%m/%Y": r"\d{1,2}/\d{1,2}/\d{4}",
-    "%d.%m.%Y": r"\d{1,2}\.\d{1,2}\.\d{4}",
-}
-# pandas wants "ISO8601" to accept both ' ' and 'T' between date and time.
-_PANDAS_FORMAT = {"%Y-%m-%d %H:%M:%S": "ISO8601"}
-
-_BLANK_WORDS = frozenset({"", "na", "n/a", "nan", "nat", "null", "none"})
-_TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "x"})
-_FALSE_WORDS = frozenset({"no", "n", "false", "f", "0"})
-_PAPER_WORDS = frozenset({"paper", "post", "postal", "letter", "print", "printed"})
-_ELECTRONIC_WORDS = frozenset(
-    {
-        "electronic",
-        "e-invoice",
-        "einvoice",
-        "e-invoicing",
-        "einvoicing",
-        "email",
-        "e-mail",
-        "edi",
-        "paperless",
-        "portal",
-        "pdf",
-        "online",
-        "digital",
-        "xml",
-        "peppol",
-    }
-)
-FAR_OUTSIDE_YEARS = 5
-"""A date more than this many years outside the middle 80% of a ledger's dates is reported as a typing error."""
 _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
-_MAX_ROWS_LISTED = 5
 
 
-class LedgerError(InputError):
-    """A ledger file cannot be read as it is: the one-line message names the file, column and rows."""
 
 
 @dataclass(frozen=True)
@@ -306,7 +234,8 @@ def load_ledger(
     source_for = {canonical: source for source, canonical in mapping.items()}
     wanted = [source_for.get(name, name) for name in ("customer_id", "amount")]
     text, excel_dates, dialect = _read_raw(path, encoding=encoding, delimiter=delimiter, sheet=sheet, wanted=wanted)
-    source_of = _resolve_columns(path.name, list(text.columns), mapping)
+    header = _header_text(list(text.columns), dialect)
+    source_of = _resolve_columns(path.name, list(text.columns), mapping, header=header)
 
     can_derive_due = terms_days is not None and "invoice_date" in source_of
     required = ["customer_id", "amount"] + ([] if can_derive_due else ["due_date"])
@@ -315,13 +244,14 @@ def load_ledger(
         hint = " (or give invoice_date and terms_days)" if "due_date" in missing else ""
         raise LedgerError(
             f"{path.name}: missing required column(s) {_quoted(missing)}{hint}; "
-            f"the file has columns: {', '.join(map(str, text.columns)) or '(none)'}"
+            f"{header}"
         )
 
-    builder = _LedgerBuilder(path.name, text, excel_dates, source_of, date_format, decimal)
-    ledger = builder.build(terms_days)
-    dialect = _Dialect(encoding=dialect.encoding, delimiter=dialect.delimiter, decimal=builder.decimal, sheet=dialect.sheet)
-    problems = builder.problems
+    converted = convert_ledger(text, source_of, date_format=date_format, decimal=decimal, dates_already=excel_dates,
+                               terms_days=terms_days)
+    ledger = converted.frame
+    dialect = _Dialect(encoding=dialect.encoding, delimiter=dialect.delimiter, decimal=converted.decimal, sheet=dialect.sheet)
+    problems = converted.problems
     if problems and not drop_invalid:
         raise LedgerError(problems[0].message(path.name, source_of, others=problems[1:]))
     dropped: dict[str, int] = {}
@@ -331,6 +261,7 @@ def load_ledger(
             bad_rows[problem.rows] = True
             dropped[problem.key] = dropped.get(problem.key, 0) + len(problem.rows)
         ledger = ledger.loc[~bad_rows].reset_index(drop=True)
+    mark_canonical(ledger)
     return Ledger(source=path, invoices=ledger, dropped=dropped, read_as=dialect.describe())
 
 
@@ -375,6 +306,8 @@ def _read_raw(path: Path, *, encoding: str | None, delimiter: str | None, sheet:
     if path.is_dir():
         raise LedgerError(f"{path.name}: is a directory, not a ledger file ({path})")
     if not path.is_file():
+        if path.exists():
+            raise LedgerError(f"{path}: not a regular file (a device, pipe or socket); give a CSV, CSV.gz or XLSX file")
         raise LedgerError(f"{path.name}: no such file ({path})")
     if path.suffix.lower() in _EXCEL_SUFFIXES:
         text, dates, sheet_name = _read_excel(path, sheet=sheet, wanted=wanted)
@@ -505,10 +438,10 @@ def _read_excel(path: Path, *, sheet: str | int | None, wanted: list[str]) -> tu
     raw = sheets[chosen]
     if raw.empty:
         raise LedgerError(f"{path.name}: sheet '{chosen}' is empty (no header line)")
-    names = _unique_names(path.name, [_cell_text(v).strip() for v in raw.iloc[0]])
+    names = _unique_names(path.name, [cell_text(v).strip() for v in raw.iloc[0]])
     cells = raw.iloc[1:].reset_index(drop=True)
     cells.columns = names
-    text = pd.DataFrame({name: [_cell_text(v) for v in cells[name]] for name in names}, dtype=str)
+    text = pd.DataFrame({name: [cell_text(v) for v in cells[name]] for name in names}, dtype=str)
     dates: dict[str, pd.Series] = {}
     for name in names:
         is_date = cells[name].map(lambda v: isinstance(v, dt.date))
@@ -517,25 +450,43 @@ def _read_excel(path: Path, *, sheet: str | int | None, wanted: list[str]) -> tu
     return text, dates, chosen
 
 
-def _cell_text(value: Any) -> str:
-    """An Excel cell as the text a CSV export would have had."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # 611365.0 -> '611365', so ids stay ids
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    return str(value)
+def _header_text(columns: list[str], dialect: _Dialect) -> str:
+    """How an error about missing columns shows the header: its first `_MAX_COLUMNS_SHOWN` names, each cut to
+    `_MAX_NAME_SHOWN` characters, or, when the header reads as noise, that the encoding looks wrong.
+
+    Noise is what a wrong encoding makes of a header: replacement characters, control or unassigned code points,
+    and CJK ideographs or Hangul syllables (UTF-8 bytes read as UTF-16 pair up into them: 'cu' -> '畣'). A header
+    that is mostly noise is not listed, since hundreds of such characters tell the user nothing.
+    """
+    names = [str(name) for name in columns]
+    joined = "".join(names)
+    noise = sum(1 for char in joined if _is_noise(char))
+    if dialect.sheet is None and joined and noise >= 0.3 * len(joined):
+        return (f"the header does not read as text in {dialect.encoding} (e.g. {joined[:12]!r}): the encoding looks wrong; "
+                f"give the right --encoding, or none to detect it")
+    shown = [name if len(name) <= _MAX_NAME_SHOWN else name[:_MAX_NAME_SHOWN - 1] + "…" for name in names[:_MAX_COLUMNS_SHOWN]]
+    more = f" and {len(names) - _MAX_COLUMNS_SHOWN} more" if len(names) > _MAX_COLUMNS_SHOWN else ""
+    return f"the file has columns: {', '.join(shown) or '(none)'}{more}"
 
 
-def _resolve_columns(file_name: str, file_columns: list[str], mapping: dict[str, str]) -> dict[str, str]:
+_MAX_COLUMNS_SHOWN = 12
+_MAX_NAME_SHOWN = 40
+
+
+def _is_noise(char: str) -> bool:
+    if char == "\ufffd" or unicodedata.category(char) in ("Cc", "Cf", "Co", "Cn", "Cs"):
+        return True
+    return "\u3400" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
+
+
+def _resolve_columns(file_name: str, file_columns: list[str], mapping: dict[str, str], *, header: str) -> dict[str, str]:
     """canonical name -> source column, after checking the mapping against the file."""
     _check_mapping_targets(file_name, mapping)
     unknown_sources = [source for source in mapping if source not in file_columns]
     if unknown_sources:
         raise LedgerError(
             f"{file_name}: mapping names column(s) {_quoted(unknown_sources)} that the file does not have; "
-            f"the file has columns: {', '.join(file_columns) or '(none)'}"
+            f"{header}"
         )
     source_of = {canonical: source for source, canonical in mapping.items()}
     for name in CANONICAL_COLUMNS:
@@ -561,330 +512,6 @@ def _check_mapping_targets(file_name: str, mapping: Mapping[str, str]) -> None:
     if repeated:
         raise LedgerError(f"{file_name}: mapping gives more than one source for {_quoted(repeated)}")
 
-
-# ---------------------------------------------------------------------------------------------- converting
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """Rows of one column that share one problem."""
-
-    column: str
-    key: str  # short name in Ledger.dropped, e.g. "unparseable due_date"
-    singular: str  # e.g. "unparseable date"
-    plural: str  # e.g. "unparseable dates"
-    rows: np.ndarray  # 0-based positions
-    example: str
-
-    def message(self, file_name: str, source_of: Mapping[str, str], others: list[_Problem]) -> str:
-        count = len(self.rows)
-        source = source_of.get(self.column, self.column)
-        column = f"'{self.column}'" + (f" (source '{source}')" if source != self.column else "")
-        listed = ", ".join(str(row + 1) for row in self.rows[:_MAX_ROWS_LISTED])
-        where = f"row {listed}" if count == 1 else f"first rows {listed}"
-        what = self.singular if count == 1 else self.plural
-        text = f"{file_name}: column {column}: {count} {what}, {where} (e.g. {self.example})"
-        if others:
-            text += "; also " + ", ".join(f"{p.key} ({_rows(len(p.rows))})" for p in others)
-        return text
-
-
-class _LedgerBuilder:
-    """Converts the text columns one by one, collecting row-level problems instead of stopping at the first."""
-
-    def __init__(
-        self,
-        file_name: str,
-        text: pd.DataFrame,
-        excel_dates: Mapping[str, pd.Series],
-        source_of: Mapping[str, str],
-        date_format: str | None,
-        decimal: str | None = None,
-    ) -> None:
-        self.file_name = file_name
-        self.decimal = decimal or "."
-        self.text = text
-        self.excel_dates = excel_dates
-        self.source_of = source_of
-        self.date_format = date_format
-        self.given_decimal = decimal
-        self.problems: list[_Problem] = []
-        self.n_rows = len(text)
-
-    def build(self, terms_days: int | None) -> pd.DataFrame:
-        columns: dict[str, pd.Series] = {}
-        columns["customer_id"] = self._required_text("customer_id")
-        columns["invoice_id"] = self._invoice_ids()
-        for name in DATE_COLUMNS:
-            columns[name] = self._dates(name)
-        columns["due_date"] = self._due_dates(columns["due_date"], columns["invoice_date"], terms_days)
-        columns["amount"] = self._amounts()
-        for name in MONEY_COLUMNS:
-            columns[name] = self._optional_amounts(name)
-        columns["disputed"] = self._flags("disputed", lenient=True)
-        columns["written_off"] = self._flags("written_off", lenient=False)
-        columns["channel"] = self._channels()
-        columns["segment"] = self._optional_text("segment")
-        columns["item_type"] = self._optional_text("item_type")
-        self._check_amount_signs(columns["amount"], columns["item_type"])
-        self._check_paid_after_invoiced(columns["paid_date"], columns["invoice_date"])
-        self._check_dates_in_range({name: columns[name] for name in DATE_COLUMNS})
-        self._check_unique_ids(columns["invoice_id"], settles=settlement_rows(columns["item_type"]))
-        ledger = pd.DataFrame({name: columns[name] for name in CANONICAL_COLUMNS})
-        return ledger.reset_index(drop=True)
-
-    # -- helpers
-
-    def _cells(self, name: str) -> pd.Series | None:
-        """Stripped text of the source column for canonical `name`, or None if the file has none."""
-        source = self.source_of.get(name)
-        if source is None:
-            return None
-        return self.text[source].astype(str).str.strip()
-
-    def _report(self, column: str, key: str, singular: str, plural: str, bad: pd.Series, shown: pd.Series) -> None:
-        rows = np.flatnonzero(bad.to_numpy(dtype=bool))
-        if len(rows):
-            example = repr(str(shown.iloc[rows[0]]))
-            self.problems.append(_Problem(column, key, singular, plural, rows, example))
-
-    def _absent(self, dtype: str) -> pd.Series:
-        return pd.Series(pd.array([pd.NA] * self.n_rows, dtype=dtype))
-
-    # -- columns
-
-    def _required_text(self, name: str) -> pd.Series:
-        cells = self._cells(name)
-        blank = _is_blank(cells)
-        self._report(name, f"blank {name}", "blank value", "blank values", blank, cells)
-        return cells.mask(blank).astype("string")
-
-    def _optional_text(self, name: str) -> pd.Series:
-        cells = self._cells(name)
-        if cells is None:
-            return self._absent("string")
-        return cells.mask(_is_blank(cells)).astype("string")
-
-    def _invoice_ids(self) -> pd.Series:
-        generated = pd.Series([f"row-{n}" for n in range(1, self.n_rows + 1)], dtype="string")
-        cells = self._cells("invoice_id")
-        if cells is None:
-            return generated
-        return cells.astype("string").mask(_is_blank(cells), generated)
-
-    def _dates(self, name: str) -> pd.Series:
-        cells = self._cells(name)
-        if cells is None:
-            return pd.Series(pd.NaT, index=range(self.n_rows), dtype="datetime64[us]")
-        already = self.excel_dates.get(self.source_of[name])
-        dates, bad = _parse_dates(cells, already, self.date_format)
-        self._report(name, f"unparseable {name}", "unparseable date", "unparseable dates", bad, cells)
-        return dates
-
-    def _due_dates(self, due: pd.Series, invoiced: pd.Series, terms_days: int | None) -> pd.Series:
-        """Fill due dates from terms where the file has none, then report the ones still missing."""
-        cells = self._cells("due_date")
-        blank = _is_blank(cells) if cells is not None else pd.Series(True, index=due.index)
-        if terms_days is not None:
-            derived = invoiced + pd.Timedelta(days=terms_days)
-            due = due.mask(blank, derived)
-        still_missing = blank & due.isna()
-        shown = cells if cells is not None else pd.Series("", index=due.index)
-        self._report("due_date", "blank due_date", "blank value", "blank values", still_missing, shown)
-        return due
-
-    def _amounts(self) -> pd.Series:
-        cells = self._cells("amount")
-        blank = _is_blank(cells)
-        self.decimal = self.given_decimal or _detect_decimal(cells[~blank])
-        numbers = _parse_amounts(cells.mask(blank, ""), self.decimal).mask(blank)
-        not_number = ~blank & ~np.isfinite(numbers.fillna(0.0))
-        not_number |= ~blank & numbers.isna()
-        self._report("amount", "blank amount", "blank value", "blank values", blank, cells)
-        self._report("amount", "non-numeric amount", "non-numeric amount", "non-numeric amounts", not_number, cells)
-        return numbers.where(~not_number)
-
-    def _optional_amounts(self, name: str) -> pd.Series:
-        """An optional money column: blank is NaN (none); otherwise a number of at least zero."""
-        cells = self._cells(name)
-        if cells is None:
-            return pd.Series(np.nan, index=range(self.n_rows), dtype="float64")
-        blank = _is_blank(cells)
-        numbers = pd.Series(np.nan, index=cells.index, dtype="float64")
-        if not blank.all():  # these columns are mostly blank: only the values are parsed
-            numbers[~blank] = _parse_amounts(cells[~blank], self.decimal)
-        not_number = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))
-        negative = ~blank & ~not_number & (numbers < 0)
-        self._report(name, f"non-numeric {name}", "non-numeric amount", "non-numeric amounts", not_number, cells)
-        self._report(name, f"negative {name}", "negative amount", "negative amounts", negative, cells)
-        return numbers.where(~not_number)
-
-    def _check_amount_signs(self, amounts: pd.Series, item_types: pd.Series) -> None:
-        """Zero is never an amount; negative only on credit rows (item_type containing 'credit') and on rows that
-        settle an invoice (payments, credit notes, write-offs: `SETTLEMENT_ITEM_TYPES`)."""
-        is_credit = item_types.str.contains("credit", case=False, regex=False).fillna(False).astype(bool)
-        is_credit |= settlement_rows(item_types)
-        cells = self._cells("amount")
-        zero = amounts == 0
-        negative = (amounts < 0) & ~is_credit
-        self._report("amount", "zero amount", "zero amount", "zero amounts", zero, cells)
-        self._report("amount", "negative amount", "negative amount", "negative amounts", negative, cells)
-
-    def _flags(self, name: str, *, lenient: bool) -> pd.Series:
-        cells = self._cells(name)
-        if cells is None:
-            return self._absent("boolean")
-        words = cells.str.lower()
-        blank = _is_blank(cells)
-        is_true = words.isin(_TRUE_WORDS)
-        is_false = words.isin(_FALSE_WORDS)
-        unknown = ~blank & ~is_true & ~is_false
-        flags = pd.Series(pd.array([pd.NA] * self.n_rows, dtype="boolean"), index=cells.index)
-        flags[is_true] = True
-        flags[is_false] = False
-        if lenient:
-            flags[unknown] = True  # a hold or dispute code: any code means "held"
-            flags[blank] = False
-        else:
-            self._report(name, f"unrecognised {name}", "unrecognised value", "unrecognised values", unknown, cells)
-        return flags
-
-    def _channels(self) -> pd.Series:
-        cells = self._cells("channel")
-        if cells is None:
-            return self._absent("string")
-        words = cells.str.lower()
-        blank = _is_blank(cells)
-        channel = pd.Series(pd.array([pd.NA] * self.n_rows, dtype="string"), index=cells.index)
-        channel[words.isin(_PAPER_WORDS)] = "paper"
-        channel[words.isin(_ELECTRONIC_WORDS)] = "electronic"
-        unknown = ~blank & channel.isna()
-        self._report("channel", "unrecognised channel", "unrecognised value", "unrecognised values", unknown, cells)
-        return channel
-
-    def _check_paid_after_invoiced(self, paid: pd.Series, invoiced: pd.Series) -> None:
-        early = (paid < invoiced).fillna(False)
-        shown = "paid " + paid.dt.strftime("%Y-%m-%d") + ", invoiced " + invoiced.dt.strftime("%Y-%m-%d")
-        singular, plural = "payment before the invoice date", "payments before the invoice date"
-        self._report("paid_date", "paid_date before invoice_date", singular, plural, early, shown)
-
-    def _check_dates_in_range(self, dates: Mapping[str, pd.Series]) -> None:
-        """A date years away from the bulk of the ledger's dates is a typing error (2099 for 2019), reported by row.
-
-        Left in, one paid date of 2099 would stretch every period series to 2099. The bulk is the span of the
-        middle 80% of all the ledger's dates, so a few such dates cannot widen it; old open invoices and
-        far due dates within `FAR_OUTSIDE_YEARS` of it are kept.
-        """
-        every = pd.concat([column.dropna() for column in dates.values()])
-        if every.empty:
-            return
-        values = every.to_numpy(dtype="datetime64[D]").astype(np.int64)
-        low, high = np.quantile(values, [0.1, 0.9], method="nearest")
-        margin = int(FAR_OUTSIDE_YEARS * 365.25)
-        for name, column in dates.items():
-            days = column.to_numpy(dtype="datetime64[D]")
-            valid = ~np.isnat(days)
-            numbers = np.where(valid, days.astype("datetime64[D]").astype(np.int64), low)
-            far = pd.Series(valid & ((numbers < low - margin) | (numbers > high + margin)), index=column.index)
-            shown = column.dt.strftime("%Y-%m-%d")
-            lo, hi = (np.datetime64(int(low), "D"), np.datetime64(int(high), "D"))
-            self._report(name, f"{name} far outside the ledger", f"date more than {FAR_OUTSIDE_YEARS} years outside the "
-                         f"ledger's dates ({lo}..{hi})", f"dates more than {FAR_OUTSIDE_YEARS} years outside the ledger's "
-                         f"dates ({lo}..{hi})", far, shown)
-
-    def _check_unique_ids(self, ids: pd.Series, *, settles: pd.Series) -> None:
-        """A repeated id is reported on its second and later rows; the first is kept by drop_invalid.
-
-        Rows that settle an invoice (payments, credit notes, write-offs) carry the id of the invoice they
-        settle, so they may repeat it; among the other rows an id appears once.
-        """
-        repeated = pd.Series(False, index=ids.index)
-        repeated[~settles] = ids[~settles].duplicated(keep="first")
-        self._report("invoice_id", "duplicate invoice_id", "repeated invoice id", "repeated invoice ids", repeated, ids)
-
-
-_DECIMAL_COMMA_HINT = re.compile(r"[+-]?[\d .'\u00a0\u202f]*,(\d{1,2}|\d{4,})")
-
-
-def _detect_decimal(cells: pd.Series) -> str:
-    """',' when an amount shows a decimal comma, else '.'.
-
-    A comma is a decimal comma when it is the last separator and is followed by other than exactly three
-    digits (``250,00``, ``1.234,56``, ``1 234,5``), or follows a dot (``1.234,567``). ``1,234`` alone stays
-    a thousands separator: exports write cents, so a decimal comma shows up in some row.
-    """
-    values = cells.str.replace(" ", "", regex=False)
-    comma_last = values.str.fullmatch(_DECIMAL_COMMA_HINT) | values.str.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+,\d+")
-    return "," if bool(comma_last.any()) else "."
-
-
-def _parse_amounts(cells: pd.Series, decimal: str) -> pd.Series:
-    """Numbers from amount text with the given decimal mark; thousands separators (dot, comma, space, ')
-    are accepted only in groups of three, so '1,2,3' is not a number."""
-    other = "," if decimal == "." else "."
-    dec = re.escape(decimal)
-    seps = "[ ,'\u00a0\u202f]" if decimal == "." else "[ .'\u00a0\u202f]"
-    grouped = rf"[+-]?\d{{1,3}}(?:{seps}\d{{3}})+(?:{dec}\d+)?"
-    plain = rf"[+-]?\d*(?:{dec}\d+)?|[+-]?\d+{dec}?"
-    stripped = cells.str.strip()
-    shaped = stripped.str.fullmatch(grouped) | stripped.str.fullmatch(plain)
-    normal = stripped.str.replace(r"[ '\u00a0\u202f]", "", regex=True).str.replace(other, "", regex=False)
-    if decimal == ",":
-        normal = normal.str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(normal.where(shaped), errors="coerce")
-    if decimal == ".":  # plain numbers pandas reads (1e3, .5) as before
-        numbers = numbers.fillna(pd.to_numeric(stripped.where(~shaped), errors="coerce"))
-    return numbers.astype("float64")
-
-
-def _is_blank(cells: pd.Series) -> pd.Series:
-    return cells.str.lower().isin(_BLANK_WORDS)
-
-
-def _parse_dates(
-    cells: pd.Series, already: pd.Series | None, date_format: str | None
-) -> tuple[pd.Series, pd.Series]:
-    """(dates, bad): dates at day resolution, bad marks non-blank cells that did not parse.
-
-    Cells in `already` (Excel date cells) are taken as they are. The rest use `date_format`, or the first
-    of DATE_FORMATS_TRIED that parses all of them; if none does, the one that parses most, so the
-    report lists the values that fit no format rather than every value.
-    """
-    blank = _is_blank(cells)
-    to_parse = ~blank
-    if already is not None:
-        to_parse &= already.isna()
-    values = cells[to_parse]
-    if date_format is not None:
-        parsed = pd.to_datetime(values, format=date_format, errors="coerce")
-    else:
-        parsed = _parse_with_best_format(values)
-    dates = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[us]")
-    dates[to_parse] = parsed.astype("datetime64[us]").dt.normalize()
-    if already is not None:
-        dates = dates.fillna(already.dt.normalize())
-    bad = to_parse & dates.isna()
-    return dates, bad
-
-
-def _parse_with_best_format(values: pd.Series) -> pd.Series:
-    best = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
-    if values.empty:
-        return best
-    for fmt in DATE_FORMATS_TRIED:
-        fits_shape = values.str.fullmatch(_DATE_SHAPES[fmt])
-        if not fits_shape.any():
-            continue
-        parsed = pd.to_datetime(values.where(fits_shape), format=_PANDAS_FORMAT.get(fmt, fmt), errors="coerce")
-        if parsed.notna().all():
-            return parsed
-        if parsed.notna().sum() > best.notna().sum():
-            best = parsed
-    return best
-
-
-def _rows(count: int) -> str:
-    return "1 row" if count == 1 else f"{count} rows"
 
 
 def _quoted(names: list[str]) -> str:

@@ -53,6 +53,7 @@ from arsim.errors import InputError
 from arsim.measure.balances import COUNTBACK_MONTHS, Movements, portfolio_kpis
 from arsim.measure.formulas import AGING_BUCKETS
 from arsim.measure.lateness import invoice_rows, late_payment_figures, settlement_rows
+from arsim.measure.ledger_frame import canonical_ledger
 from arsim.sim.calendar import DAYS_PER_MONTH
 
 LEDGER_KPI_KEYS: tuple[str, ...] = (
@@ -62,6 +63,14 @@ LEDGER_KPI_KEYS: tuple[str, ...] = (
     *(f"aging_{name}" for name in AGING_BUCKETS),
 )
 """Columns of `ledger_kpis` besides period_start, period_end and days."""
+
+HEADLINE_KPIS: tuple[str, ...] = (
+    "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
+    "avg_collection_period", "share_paid_late", "avg_days_late_paid", "bad_debt_ratio",
+)
+"""The KPIs of ``arsim kpis`` (text and ``--json`` alike, with ``aging``), in order: every key of
+`LEDGER_KPI_KEYS` that is a ratio or a number of days. The rest (sales, AR balances, paid invoices) are amounts
+and counts the KPIs are made of, and stay in the series."""
 
 BALANCE_KEYS: tuple[str, ...] = (
     "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
@@ -95,13 +104,11 @@ class LedgerKPIs:
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object of `arsim kpis`: the latest period's KPIs (None for missing) and the notes.
 
-        The kpis keys are exactly those of the ``arsim kpis --json`` contract; bad_debt_ratio is in the series
-        and the table, not in this object.
+        The kpis keys are `HEADLINE_KPIS` then ``aging``, always all of them: a KPI the ledger cannot support is
+        None (JSON null), never left out. The text table of ``arsim kpis`` prints this same object.
         """
         last = self.latest
-        kpis = {key: _clean(last[key]) for key in (
-            "dso", "dso_countback", "best_possible_dso", "add", "cei", "pct_past_due", "ar_turnover",
-            "avg_collection_period", "share_paid_late", "avg_days_late_paid")}
+        kpis: dict[str, Any] = {key: _clean(last[key]) for key in HEADLINE_KPIS}
         kpis["aging"] = {name: _clean(last[f"aging_{name}"]) for name in AGING_BUCKETS}
         return {"as_of": pd.Timestamp(last["period_end"]).strftime("%Y-%m-%d"), "kpis": kpis, "notes": list(self.notes)}
 
@@ -122,7 +129,17 @@ def ledger_kpis(
     min_paid_invoices: a period with fewer paid invoices is not measured for share_paid_late and
         avg_days_late_paid (None, column ``measured`` False): one late payment is not "100% late".
     Returns a `LedgerKPIs` whose notes say why a KPI is None (missing columns, undated write-offs, ...).
+
+    `ledger` is the frame `arsim.read_ledger` returns, or any pandas frame in its column layout: it is
+    converted and checked as a file is (`arsim.measure.ledger_frame.canonical_ledger`), and a bad row or
+    argument raises `InputError` naming the argument.
     """
+    ledger = canonical_ledger(ledger)
+    _check_period(period)
+    if periods is not None and (isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1):
+        raise InputError(f"periods: expected a whole number of at least 1 or None, got {periods!r}")  # no flag: Python only
+    if isinstance(min_paid_invoices, bool) or not isinstance(min_paid_invoices, (int, np.integer)) or min_paid_invoices < 0:
+        raise InputError(f"min_paid_invoices: expected a whole number of at least 0, got {min_paid_invoices!r}")
     invoices, settlements, notes = _invoice_rows(ledger)
     epoch = _first_date(invoices, settlements)
     if as_of is None:
@@ -220,6 +237,15 @@ def _latest_date(invoices: pd.DataFrame, settlements: pd.DataFrame) -> pd.Timest
     return pd.Timestamp(_dates_of(invoices, settlements).max()).normalize()
 
 
+def _check_period(period: Any) -> None:
+    """'month', 'quarter' or a whole number of days of at least 1; anything else is an InputError on ``period``."""
+    if period in ("month", "quarter") and isinstance(period, str):
+        return
+    if isinstance(period, (int, np.integer)) and not isinstance(period, bool) and period >= 1:
+        return
+    raise InputError(f"expected 'month', 'quarter' or a whole number of days of at least 1, got {period!r}", argument="period")
+
+
 def _period_start(end: pd.Timestamp, period: str | int) -> pd.Timestamp:
     """First day of the trailing period that ends on `end` (inclusive)."""
     # Counting back from the day after the end keeps month ends on calendar months (06-30 -> 04-01..06-30).
@@ -227,9 +253,9 @@ def _period_start(end: pd.Timestamp, period: str | int) -> pd.Timestamp:
         return end + pd.Timedelta(days=1) - pd.DateOffset(months=1)
     if period == "quarter":
         return end + pd.Timedelta(days=1) - pd.DateOffset(months=3)
-    if isinstance(period, int) and not isinstance(period, bool) and period > 0:
-        return end - pd.Timedelta(days=period - 1)
-    raise ValueError(f"period must be 'month', 'quarter' or a positive number of days, got {period!r}")
+    if isinstance(period, (int, np.integer)) and not isinstance(period, bool) and period > 0:
+        return end - pd.Timedelta(days=int(period) - 1)
+    raise InputError(f"expected 'month', 'quarter' or a whole number of days of at least 1, got {period!r}", argument="period")
 
 
 def _period_ends(as_of: pd.Timestamp, *, period: str | int, first: pd.Timestamp, count: int | None) -> list[pd.Timestamp]:

@@ -43,6 +43,7 @@ defaults unless the ledger marks write-offs. calibration.md states all of this n
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +65,17 @@ from arsim.ledger.calibrate.moments import (
     tail_days,
 )
 from arsim.measure.lateness import paid_invoices, payment_statistics
+from arsim.measure.ledger_frame import canonical_ledger
 from arsim.scenario.schema import Scenario, TaskMinutes, Team, validate_scenario
 from arsim.sim.calendar import DAYS_PER_MONTH
 
 MAX_INVOICES_PER_CUSTOMER_FIT = 60
 """The lateness likelihood uses each customer's first invoices only (keeps the fit fast; still consistent)."""
 QUADRATURE_NODES = 9
+MIN_CUSTOMERS_PER_SEGMENT = 10
+"""``segments=N`` needs at least N x this many customers with paid invoices: each behaviour group's fit estimates a
+between-customer spread (customer_lateness_sigma, customer_lateness_days_effect) that a handful of customers cannot
+carry, and groups of one customer would only copy the ledger's customers one by one."""
 MIN_CLASS_SHARE = 0.05
 """With --segments auto, credit classes with a smaller share of invoices are pooled as 'other'."""
 """Days late given to simulated invoices of the window still unpaid at the end (only their rank matters)."""
@@ -104,12 +110,33 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     """Fit a scenario to a ledger by maximum likelihood, correct it by simulated moments, and check it.
 
     segments: "auto" (one segment per credit class in the segment column where present, else one) or a
-        number N of behaviour groups (customers ranked by their shrunk late share).
+        number N of behaviour groups (customers ranked by their shrunk late share), at most one per
+        `MIN_CUSTOMERS_PER_SEGMENT` customers with paid invoices.
+    `ledger` is the frame `arsim.read_ledger` returns, or any pandas frame in its column layout, converted and
+    checked as a file is (`arsim.measure.ledger_frame.canonical_ledger`); bad rows or arguments raise
+    `InputError` naming the argument.
     """
+    ledger = canonical_ledger(ledger)
+    check_segments(segments)
+    # Optimisers and mixtures on small segments warn (overflow in exp, divide by zero in log) where the result is
+    # still usable: one note says so instead of hundreds of lines on stderr.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        calibration = _fit(ledger, segments=segments, name=name, seed=seed, smm_iterations=smm_iterations, smm_invoices=smm_invoices)
+    if caught:
+        first = caught[0]
+        calibration.notes.append(f"{len(caught):,} numerical warning(s) during the fit were not shown (first: "
+                                 f"{first.category.__name__}: {' '.join(str(first.message).split())})")
+    return calibration
+
+
+def _fit(ledger: pd.DataFrame, *, segments: str | int, name: str, seed: int, smm_iterations: int, smm_invoices: int) -> Calibration:
+    """`fit_ledger` on a checked ledger."""
     notes: list[str] = []
     paid = _paid_invoices(ledger)
     if len(paid) < 20:
         raise InputError(f"calibrate needs at least 20 paid invoices with due and paid dates, the ledger has {len(paid)}")
+    check_segment_count(segments, customers=int(paid["customer_id"].nunique()))
     paid = paid.assign(seg=_assign_segments(paid, segments, notes))
     has_invoice_dates = paid["invoice_date"].notna().mean() > 0.5
     terms = _terms_days(paid, notes)
@@ -195,7 +222,31 @@ def calibration_bounds(scenario: Scenario) -> list[str]:
     A parameter at its bound has stopped being estimated: the fit matched what it could with the others,
     and the user should read the matching statistic with that in mind.
     """
+    return [f"segment {segment}: {key} = {value:.3g} is at its {where} bound ({low:g}..{high:g}): {meaning}"
+            for segment, key, value, where, (low, high, meaning) in _at_bounds(scenario)]
+
+
+def calibration_bounds_summary(scenario: Scenario, *, segments_named: int = 3) -> list[str]:
+    """`calibration_bounds` with one line per parameter and side instead of per segment, for the terminal.
+
+    A fit of many segments can put the same parameter at its bound in most of them; one line each would
+    bury the output (hundreds of lines). The full list stays in calibration.md and calibration.json.
+    """
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for segment, key, _value, where, _bounds in _at_bounds(scenario):
+        grouped.setdefault((key, where), []).append(segment)
+    total = len(scenario.portfolio.segments)
     lines = []
+    for (key, where), names in grouped.items():
+        low, high, meaning = PARAMETER_BOUNDS[key]
+        listed = ", ".join(names[:segments_named]) + (f" and {len(names) - segments_named} more" if len(names) > segments_named else "")
+        lines.append(f"{key} is at its {where} bound ({low:g}..{high:g}) in {len(names)} of {total} segment(s) ({listed}): {meaning}")
+    return lines
+
+
+def _at_bounds(scenario: Scenario) -> list[tuple[str, str, float, str, tuple[float, float, str]]]:
+    """(segment, parameter, value, "lower"/"upper", its bounds and meaning) for each parameter at a bound."""
+    found = []
     for seg in scenario.portfolio.segments:
         behaviour = seg.behaviour.model_dump()
         for key, (low, high, meaning) in PARAMETER_BOUNDS.items():
@@ -205,11 +256,30 @@ def calibration_bounds(scenario: Scenario) -> list[str]:
             value = float(value)
             if value <= low * 1.01 or value >= high * 0.99:
                 where = "lower" if value <= low * 1.01 else "upper"
-                lines.append(f"segment {seg.name}: {key} = {value:.3g} is at its {where} bound ({low:g}..{high:g}): {meaning}")
-    return lines
+                found.append((seg.name, key, value, where, (low, high, meaning)))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- data prep
+
+
+def check_segments(segments: Any) -> None:
+    """``segments`` is "auto" or a whole number of at least 1; anything else is an InputError on ``segments``."""
+    if isinstance(segments, str) and segments == "auto":
+        return
+    if isinstance(segments, (int, np.integer)) and not isinstance(segments, bool) and segments >= 1:
+        return
+    raise InputError(f"expected auto or a whole number of at least 1, got {segments!r}", argument="segments")
+
+
+def check_segment_count(segments: str | int, *, customers: int) -> None:
+    """Refuse more behaviour groups than the ledger's customers support (`MIN_CUSTOMERS_PER_SEGMENT` each), before fitting."""
+    if segments == "auto" or int(segments) == 1:
+        return
+    most = max(customers // MIN_CUSTOMERS_PER_SEGMENT, 1)
+    if int(segments) > most:
+        raise InputError(f"{int(segments):,} behaviour groups need at least {MIN_CUSTOMERS_PER_SEGMENT} customers with paid "
+                         f"invoices each; the ledger has {customers:,}, so at most {most:,} (or auto)", argument="segments")
 
 
 def _paid_invoices(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -233,8 +303,6 @@ def _assign_segments(paid: pd.DataFrame, segments: str | int, notes: list[str]) 
             return names.astype(str)
         return pd.Series("all", index=paid.index)
     count = int(segments)
-    if count < 1:
-        raise InputError(f"--segments must be auto or a whole number of at least 1, got {segments!r}")
     if count == 1:
         return pd.Series("all", index=paid.index)
     late = (paid["paid_date"] - paid["due_date"]).dt.days > 0
