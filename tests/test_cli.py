@@ -439,8 +439,8 @@ def test_an_auto_only_option_without_auto_is_refused_not_ignored(tmp_path, capsy
 def test_every_library_argument_has_a_flag():
     """Each argument name the library puts in an InputError has a flag in some command's table, so a shell
     user never reads a Python name. Exempt: arguments the command line only passes as objects it has built and
-    checked itself (compare's alternatives and baseline, capacity's min_replications) or functions it never calls
-    (Comparison.of, save_chart)."""
+    checked itself (compare's alternatives and baseline, capacity's min_replications, with_policy's policy) or
+    functions it never calls with a user's value (Comparison.of, save_chart, simulate's replication)."""
     import re
 
     from arsim.cli import ledger, optimize, report, run, whatif
@@ -453,7 +453,7 @@ def test_every_library_argument_has_a_flag():
         if "cli" not in path.parts:
             named |= set(re.findall(r'argument="(\w+)"', path.read_text(encoding="utf-8")))
     named |= {f"{axis}_scales" for axis in ("contact", "email", "call")}  # built as f"{option}_scales"
-    assert sorted(named - set(flags) - {"alternative", "alternatives", "baseline", "chart", "path", "scale", "min_replications"}) == []
+    assert sorted(named - set(flags) - {"alternative", "alternatives", "baseline", "chart", "path", "scale", "min_replications", "policy", "replication"}) == []
 
 
 # ---------------------------------------------------------------------------------------------- calibrate

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from arsim import files
+from arsim.errors import InputError
 from arsim.experiment.replications import run_experiment
 from arsim.experiment.results import write_results
 from arsim.files import recover_folder
@@ -259,7 +260,7 @@ def _write_in_fork(result, folder: Path, n: int, how: str, *, exchange: bool) ->
                 code = 0
             except KeyboardInterrupt:
                 code = 2
-            except OSError:
+            except (OSError, InputError):  # an I/O error in the check before writing is reported as bad input
                 code = 3
             if not fired:
                 code = 10  # the write needs fewer than n calls

@@ -362,12 +362,18 @@ def check_can_create(path: str | Path, *, what: str) -> None:
             raise InputError(f"{what}: the name {name[:40]}... is longer than this file system allows ({longest} bytes)")
     # Permission bits do not tell everything (a read-only or virtual file system such as /proc, a full disk
     # of inodes): make and remove a hidden folder where the results would go, as their staging folder will be.
-    probe = parent / f".arsim-probe-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        os.mkdir(probe)
-    except OSError as error:
-        raise InputError(f"{what}: cannot write in {parent} ({error.strerror or error.__class__.__name__})") from None
-    os.rmdir(probe)
+    # It is named as a temporary sibling (.NAME.arsim-PID-TOKEN.tmp), with signals held, so that a Ctrl-C never
+    # leaves it and the next write removes what a SIGKILL left.
+    probe = _sibling(parent / missing[-1], "tmp")
+    with _signals_held():
+        try:
+            os.mkdir(probe)
+        except OSError as error:
+            raise InputError(f"{what}: cannot write in {parent} ({error.strerror or error.__class__.__name__})") from None
+        try:
+            os.rmdir(probe)
+        except OSError:
+            pass  # another writer's recovery took it for a dead one's: gone either way
 
 
 @contextmanager
