@@ -197,7 +197,7 @@ def _leftover(parent: Path, name: str, pid: int, kind: str, token: str = "0123ab
 def test_recover_folder_removes_dead_leftovers_and_keeps_everything_else(tmp_path):
     folder = tmp_path / "run"
     _write_folder(folder, {"manifest.json": "current"})
-    for kind in ("new", "old", "tmp"):
+    for kind in ("new", "old", "tmp", "probe"):
         _leftover(tmp_path, "run", 999_999_999, kind)  # no such process
     _leftover(tmp_path, "run", os.getpid(), "new", token="4567abcd")  # a reused pid: its lock is free, so it is dead
     unrelated = [tmp_path / ".run.arsim-notes", tmp_path / ".run.arsim-1-nothex!.new", tmp_path / ".other.arsim-1-0123abcd.new"]

@@ -115,12 +115,13 @@ def _start(books, folder: Path, *, delay: float, slow: str = "write_csv,write_le
 
 
 def _when_staging_appears(child: subprocess.Popen, folder: Path, *, holding: str | None = None, timeout: float = 120.0) -> bool:
-    """Wait until the child's staging folder exists (and holds the file ``holding``): True; or the child ended: False."""
+    """Wait until the child's staging folder exists (and holds the file ``holding``): True; or the child ended: False.
+    (The write check's probe folder, made and removed before the run, is not the staging folder.)"""
     deadline = time.monotonic() + timeout
     prefix = f".{folder.name}.arsim-"
     while time.monotonic() < deadline:
         for name in os.listdir(folder.parent):
-            if name.startswith(prefix) and (holding is None or (folder.parent / name / holding).exists()):
+            if name.startswith(prefix) and not name.endswith(".probe") and (holding is None or (folder.parent / name / holding).exists()):
                 return True
         if child.poll() is not None:
             return False

@@ -53,7 +53,7 @@ except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None  # type: ignore[assignment]
 
 _MARK = ".arsim-"
-_LEFTOVER = re.compile(r"(\d+)-([0-9a-f]{8})\.(new|old|tmp)")  # what follows .NAME.arsim- in a leftover's name
+_LEFTOVER = re.compile(r"(\d+)-([0-9a-f]{8})\.(new|old|tmp|probe)")  # what follows .NAME.arsim- in a leftover's name
 _RENAME_EXCHANGE = 2  # from linux/fs.h
 _AT_FDCWD = -100
 _HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -166,7 +166,7 @@ def _key(name: str) -> str:
 
 
 def _sibling(path: Path, kind: str) -> Path:
-    """A fresh hidden sibling name: .NAME.arsim-PID-TOKEN.KIND (kind: new, old or tmp)."""
+    """A fresh hidden sibling name: .NAME.arsim-PID-TOKEN.KIND (kind: new, old, tmp, or probe for the write check)."""
     return path.parent / f".{_key(path.name)}{_MARK}{os.getpid()}-{secrets.token_hex(4)}.{kind}"
 
 
@@ -197,7 +197,7 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     descriptor: int | None = None
     try:
         with _signals_held():
-            _recover_leftovers(path, kinds=("tmp",))
+            _recover_leftovers(path, kinds=("tmp", "probe"))
             while descriptor is None:
                 temporary = _sibling(path, "tmp")
                 try:
@@ -362,9 +362,9 @@ def check_can_create(path: str | Path, *, what: str) -> None:
             raise InputError(f"{what}: the name {name[:40]}... is longer than this file system allows ({longest} bytes)")
     # Permission bits do not tell everything (a read-only or virtual file system such as /proc, a full disk
     # of inodes): make and remove a hidden folder where the results would go, as their staging folder will be.
-    # It is named as a temporary sibling (.NAME.arsim-PID-TOKEN.tmp), with signals held, so that a Ctrl-C never
-    # leaves it and the next write removes what a SIGKILL left.
-    probe = _sibling(parent / missing[-1], "tmp")
+    # It is named as a leftover of this write would be (.NAME.arsim-PID-TOKEN.probe) and made with signals held,
+    # so a Ctrl-C never leaves it and the next write removes what a SIGKILL left.
+    probe = _sibling(parent / missing[-1], "probe")
     with _signals_held():
         try:
             os.mkdir(probe)
@@ -505,7 +505,7 @@ def _take_if_dead(entry: Path, pid: int) -> tuple[bool, int | None]:
     return True, descriptor
 
 
-def _recover_leftovers(path: Path, *, kinds: tuple[str, ...] = ("new", "old", "tmp")) -> None:
+def _recover_leftovers(path: Path, *, kinds: tuple[str, ...] = ("new", "old", "tmp", "probe")) -> None:
     """Remove leftovers of dead writers to ``path``; put back a previous folder that a killed swap moved aside."""
     found = [item for item in _leftovers(path) if item[1] in kinds]
     for entry, kind, pid in sorted(found, key=lambda item: item[1] != "old"):  # a folder moved aside first
