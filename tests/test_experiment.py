@@ -125,5 +125,8 @@ def test_a_kpi_interval_is_cut_to_what_the_kpi_can_be():
     assert kpi_confidence_interval("bad_debt_amount", costs)[1] == 0.0
     assert kpi_confidence_interval("net_cost", costs) == confidence_interval(costs)  # may be negative: not cut
     assert kpi_confidence_interval("slack_minutes", [-5.0, 5.0]) == confidence_interval([-5.0, 5.0])  # not a KPI
+    assert kpi_confidence_interval("cei", [207.0, 187.0, 1729.0]) == confidence_interval([207.0, 187.0, 1729.0])  # may pass 100
+    outside = kpi_confidence_interval("query_sla_attainment", [1.2, 1.4])  # a mean outside the range: the range is wrong, nothing cut
+    assert outside == confidence_interval([1.2, 1.4]) and outside[1] <= outside[0] <= outside[2]
     table = summarise(pd.DataFrame({"query_sla_attainment": sla, "net_cost": costs}), keys=["query_sla_attainment", "net_cost"])
     assert table.loc["query_sla_attainment", "ci_high"] == 1.0 and table.loc["net_cost", "ci_low"] < 0

@@ -95,7 +95,9 @@ def test_every_kpi_of_a_run_lies_in_its_possible_range():
     smb = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "smb.yaml")
     levers = smb.with_overrides({"policy.discount.percent": 2, "policy.penalty.interest_percent_per_month": 1.5, "policy.penalty.fee": 40,
                                  "policy.payment_plan.enabled": True, "run.horizon_days": 120})
-    for scenario in (smb, levers):
+    cold = smb.with_overrides({"run.warmup_days": 0, "run.horizon_days": 92})  # a growing book: CEI far above 100
+    held = smb.with_overrides({"policy.credit.limit_months_of_sales": 0.2, "policy.credit.hold_days_past_due": 1, "run.horizon_days": 120})
+    for scenario in (smb, levers, cold, held):
         kpis = kpis_of_replication((scenario, 0))
         outside = {k: v for k, v in kpis.items() if math.isfinite(v) and not possible_range(k)[0] <= v <= possible_range(k)[1]}
         assert outside == {}

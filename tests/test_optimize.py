@@ -133,7 +133,7 @@ def test_malformed_bounds_are_one_line_errors(text):
     ("query_sla_attainment>=1.5", "query_sla_attainment is between 0 and 1"),
     ("collector_utilization>=1.01", "collector_utilization is between 0 and 1"),
     ("pct_past_due>=120", "pct_past_due is between 0 and 100"),
-    ("cei>=101", "cei is at most 100"),
+    ("share_paid_late>=1.2", "share_paid_late is between 0 and 1"),
     ("past_due_amount<=-200%", "past_due_amount cannot be negative, so it cannot fall by more than 100%"),
     ("contacts_total<=-150%", "contacts_total cannot be negative, so it cannot fall by more than 100%"),
 ])
@@ -144,7 +144,7 @@ def test_a_bound_no_policy_can_meet_is_refused_before_searching(text, reason):
 
 
 @pytest.mark.parametrize("text", ["query_sla_attainment>=1", "dso<=0", "past_due_amount<=-100%", "net_cost<=-5000", "add<=-3",
-                                  "cei>=-20", "dso<=-10", "share_paid_late>=-200%"])
+                                  "cei>=-20", "cei>=150", "bad_debt_ratio>=1.5", "dso<=-10", "share_paid_late>=-200%"])
 def test_bounds_at_the_edge_of_the_possible_are_accepted(text):
     assert parse_bound(text).text == text
 

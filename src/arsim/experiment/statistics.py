@@ -41,9 +41,10 @@ def kpi_confidence_interval(kpi: str, values: Iterable[float], *, level: float =
     no reader should see. The true mean lies in the range, so cutting the interval there keeps its coverage.
     Keys that are not KPIs of a run (a sweep's own columns) are left as they are."""
     mean, low, high = confidence_interval(values, level=level)
-    if kpi in KPI_KEYS:
+    if kpi in KPI_KEYS and math.isfinite(low) and math.isfinite(high):
         floor, ceiling = possible_range(kpi)
-        low, high = (max(low, floor) if math.isfinite(low) else low), (min(high, ceiling) if math.isfinite(high) else high)
+        if floor <= mean <= ceiling:  # (a mean outside would mean the range is wrong: then nothing is cut)
+            low, high = max(low, floor), min(high, ceiling)
     return mean, low, high
 
 

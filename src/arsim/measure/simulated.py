@@ -37,25 +37,26 @@ KPI_KEYS: tuple[str, ...] = (
 """Every KPI a simulation run reports, in report order."""
 
 SHARE_KPIS: frozenset[str] = frozenset({
-    "bad_debt_ratio", "share_paid_late", "query_sla_attainment", "collector_utilization", "promises_kept_share", "discount_uptake",
+    "share_paid_late", "query_sla_attainment", "collector_utilization", "promises_kept_share", "discount_uptake",
     "contacts_delivered_share",
 })
-"""KPIs that are a part of a whole (0 to 1): collectors work only within their shifts, so utilisation is one too."""
-UNBOUNDED_KPIS: frozenset[str] = frozenset({"net_cost", "add"})
+"""KPIs that are a part of a whole (0 to 1): collectors work only within their shifts, so utilisation is one too.
+(The bad-debt ratio is not: a period's write-offs can exceed its sales when sales collapse.)"""
+UNBOUNDED_KPIS: frozenset[str] = frozenset({"net_cost", "add", "cei"})
 """KPIs that may be negative: the net cost once penalty income and agency recoveries exceed the costs; ADD, a
-difference of two DSOs measured on different bases."""
+difference of two DSOs measured on different bases; CEI, whose denominator (receivables at the start plus a
+month's sales, less those not yet due at the end) turns negative when the book grows fast, as in a run
+without warm-up: it then passes 100 as well."""
 
 
 def possible_range(kpi: str) -> tuple[float, float]:
-    """The values a KPI can take at all (low, high), from its definition: shares 0..1, percent KPIs up to 100,
-    CEI at most 100 (what was collected cannot exceed what was collectable), every amount, count and number of
-    days at least 0. A bound outside it is a typo, and an interval is cut to it."""
+    """The values a KPI can take at all (low, high), from its definition: shares 0..1, the past-due percentage
+    up to 100, every amount, count and number of days at least 0, and no limit on the net cost, ADD and CEI.
+    A bound outside it is a typo, and an interval is cut to it."""
     if kpi in SHARE_KPIS:
         return 0.0, 1.0
     if kpi == "pct_past_due":
         return 0.0, 100.0
-    if kpi == "cei":
-        return -math.inf, 100.0  # below 0 when the receivables grew by more than a month's sales
     if kpi in UNBOUNDED_KPIS:
         return -math.inf, math.inf
     return 0.0, math.inf
