@@ -404,3 +404,26 @@ def test_text_that_only_looks_like_a_number_stays_text():
     from arsim.scenario.yaml_text import parse_yaml
 
     assert [parse_yaml(t, source="x") for t in ("1e", "e5", "1.5.e3", "2025-01-02x")] == ["1e", "e5", "1.5.e3", "2025-01-02x"]
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("!!set [1]", "invalid YAML: expected a mapping node, but found sequence"),
+    ("!!timestamp 99999-01-01", "invalid YAML: '99999-01-01' is not a valid date"),
+    ("!!python/object:os.system x", "invalid YAML: could not determine a constructor"),
+])
+def test_tags_pyyaml_itself_trips_on_are_one_line_mistakes(value, problem):
+    from arsim.cli.common import parse_assignments
+
+    with pytest.raises(InputError) as error:
+        parse_assignments([f"team.collectors={value}"])
+    assert str(error.value).startswith(f"--set 'team.collectors={value}': {problem}")
+
+
+def test_text_that_reads_as_a_number_survives_a_round_trip(tmp_path):
+    """A name such as 2e5 is written quoted, so the strict reader (which takes 2e5 for a number) reads it back as text."""
+    from arsim.scenario.files import dump_yaml
+
+    scenario = load_scenario(ROOT / "scenarios" / "smb.yaml").with_overrides({"name": "2e5", "description": "1E3"})
+    path = tmp_path / "again.yaml"
+    path.write_text(dump_yaml(scenario))
+    assert load_scenario(path) == scenario

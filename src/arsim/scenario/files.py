@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
 from arsim.errors import InputError
 from arsim.scenario.schema import Policy, Scenario, validate_policy, validate_scenario
-from arsim.scenario.yaml_text import parse_yaml
+from arsim.scenario.yaml_text import dump_yaml_data, parse_yaml
 
 
 def _read_yaml(path: str | Path) -> Any:
@@ -65,4 +64,4 @@ def load_policy(path: str | Path) -> Policy:
 
 def dump_yaml(model: BaseModel) -> str:
     """YAML text of a scenario or policy, every field resolved (what a run actually used)."""
-    return yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return dump_yaml_data(model.model_dump(mode="json"))

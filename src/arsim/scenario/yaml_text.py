@@ -30,6 +30,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if not isinstance(node, yaml.MappingNode):  # (!!set [1] on a sequence): the base constructor reports it
+            return super().construct_mapping(node, deep=deep)
         seen: set[Any] = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -49,18 +51,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         mistake at that node's line, not a crash deep inside PyYAML."""
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, OverflowError, TypeError) as error:
+        except (ValueError, OverflowError, TypeError, AttributeError) as error:
             if isinstance(error, yaml.YAMLError):
                 raise
             kind = {"timestamp": "date"}.get(node.tag.rsplit(":", 1)[-1], node.tag.rsplit(":", 1)[-1])
-            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid {kind}: {error}", node.start_mark) from None
+            why = "" if isinstance(error, AttributeError) else f": {error}"  # (PyYAML's own slip on a value it cannot parse)
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid {kind}{why}", node.start_mark) from None
 
 
 # YAML 1.1, which PyYAML follows, reads 65e3 and 6.5e4 as text (its floats need a dot and a signed exponent:
 # 6.5e+4); YAML 1.2 and every user read them as numbers. The strict loader does too. Added after the 1.1
 # resolvers, so what those read as a number, a date or a boolean stays as it was.
-_UniqueKeyLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"), list("-+0123456789."))
+_FLOAT_1_2 = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
 
 
 def parse_yaml(text: str, *, source: str, lines: bool = True) -> Any:
@@ -79,3 +82,17 @@ def parse_yaml(text: str, *, source: str, lines: bool = True) -> Any:
         raise InputError(f"{source}: {where}invalid YAML: {problem}") from None
     except RecursionError:
         raise InputError(f"{source}: invalid YAML: nested too deep to read") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:  # a tag PyYAML fails on outside construct_object
+        raise InputError(f"{source}: invalid YAML: {error.__class__.__name__}: {(str(error).splitlines() or [''])[0]}") from None
+
+
+class _SafeDumper(yaml.SafeDumper):
+    """The safe dumper, knowing the strict loader's numbers: text that reads as one (a name '2e5') is quoted."""
+
+
+_SafeDumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
+
+
+def dump_yaml_data(data: Any) -> str:
+    """Plain data as YAML text that `parse_yaml` reads back as the same data (block style, keys in order)."""
+    return yaml.dump(data, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True)
