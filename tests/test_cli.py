@@ -321,6 +321,19 @@ def test_a_results_folder_holding_an_input_file_is_refused(tmp_path, capsys, whe
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
+def test_a_link_to_a_results_folder_holding_an_input_is_refused(tmp_path, capsys):
+    """--out through a symbolic link replaces the folder it points to: the check follows the link too."""
+    folder = tmp_path / "results"
+    assert _run_cli([*_simulating("run"), "--out", str(folder)], capsys)[0] == 0
+    inside = folder / "mine.yaml"
+    inside.write_text((ROOT / "scenarios" / "smb.yaml").read_text())
+    link = tmp_path / "link"
+    link.symlink_to(folder)
+    code, _, err = _run_cli(["run", str(inside), *SMALL, "--replications", "2", "--out", str(link)], capsys)
+    assert code == 2 and "holds the input file" in _one_error_line(err)
+    assert inside.exists()
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")
 def test_out_in_an_unwritable_folder_is_refused(tmp_path, capsys):
     locked = tmp_path / "locked"

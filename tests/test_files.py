@@ -315,6 +315,22 @@ def test_check_writable_folder_refuses_a_name_the_file_system_cannot_hold(tmp_pa
     assert list(tmp_path.iterdir()) == []  # the probe left nothing behind
 
 
+def test_a_name_of_many_bytes_fits_with_its_staging_folder(tmp_path):
+    """NAME_MAX counts bytes: 84 Chinese characters (252 bytes) make a valid folder, and its staging sibling fits too."""
+    folder = tmp_path / ("測" * 84)
+    assert check_writable_folder(folder) == folder
+    _write_folder(folder, {"manifest.json": "{}"})
+    assert _read_folder(folder) == {"manifest.json": "{}"} and [p.name for p in tmp_path.iterdir()] == [folder.name]
+
+
+def test_a_killed_checks_probe_above_missing_folders_is_removed_by_the_next_check(tmp_path):
+    """The probe goes where the first missing folder would be; a dead one there is removed by the next check."""
+    dead = tmp_path / ".a.arsim-999999999-0123abcd.probe"
+    dead.mkdir()
+    check_writable_folder(tmp_path / "a" / "b" / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_check_writable_folder_accepts_new_empty_and_results_folders(tmp_path):
     assert check_writable_folder(tmp_path / "a" / "b") == tmp_path / "a" / "b"
     assert check_writable_folder(tmp_path) == tmp_path  # empty

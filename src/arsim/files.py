@@ -159,10 +159,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _key(name: str) -> str:
-    """The part of a leftover's name that says whose it is (long names shortened, so leftovers fit NAME_MAX)."""
-    if len(name) <= 120:
+    """The part of a leftover's name that says whose it is (long names shortened, so leftovers fit NAME_MAX,
+    which counts bytes: 84 Chinese characters are 252 of them)."""
+    if len(os.fsencode(name)) <= 120:
         return name
-    return f"{name[:80]}~{hashlib.sha1(name.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
+    head = name[:80]
+    while len(os.fsencode(head)) > 80:
+        head = head[:-1]
+    return f"{head}~{hashlib.sha1(os.fsencode(name)).hexdigest()[:16]}"
 
 
 def _sibling(path: Path, kind: str) -> Path:
@@ -366,6 +370,7 @@ def check_can_create(path: str | Path, *, what: str) -> None:
     # so a Ctrl-C never leaves it and the next write removes what a SIGKILL left.
     probe = _sibling(parent / missing[-1], "probe")
     with _signals_held():
+        _recover_leftovers(parent / missing[-1], kinds=("probe",))  # a killed check's, where no write will look
         try:
             os.mkdir(probe)
         except OSError as error:

@@ -279,14 +279,14 @@ def check_inputs_outside(args: argparse.Namespace, folder: Path) -> None:
     """Refuse a results folder that holds one of the command's own input files (the scenario, a policy, a space
     or mapping file): the folder is replaced as a whole, which would delete the input. Every option naming an
     existing file is checked, so a new option is covered without a list to keep."""
-    target = Path(os.path.abspath(folder))
+    target = Path(os.path.realpath(folder))  # (a link to a results folder is the folder that gets replaced)
     for name, value in sorted(vars(args).items()):
         if name in ("out", "argv", "handler", "flags"):
             continue
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if not isinstance(item, (str, Path)) or not str(item) or "\0" in str(item):
                 continue
-            path = Path(os.path.abspath(item))
+            path = Path(os.path.realpath(item))
             try:
                 is_file = path.is_file()
             except OSError:
