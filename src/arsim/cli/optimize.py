@@ -52,8 +52,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add optimize and feasibility to the command line."""
     opt = commands.add_parser("optimize", help="search the policy levers for the best policy under KPI constraints and a staffing limit",
                               description="Search the policy levers (Optuna) for the policy that minimises or maximises KPIs under "
-                                          "constraints; the winner is chosen and reported on fresh replications (exit 0; 1 when no policy "
-                                          "tried meets every constraint, the nearest miss reported; 2 bad input).")
+                                          "constraints; the winner is chosen and reported on fresh replications (exit 0; 1 when the "
+                                          "reported winner misses a constraint, the nearest miss; 2 bad input).")
     opt.add_argument("scenario", help="scenario YAML file (its search: section, if any, is the search space)")
     opt.add_argument("--objective", dest="objectives", action="append", default=[], metavar="KPI[:min|:max]",
                      help="a KPI to optimise (repeatable: several give a Pareto front; default net_cost)")
@@ -153,11 +153,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             print(f"{'met ' if check.met else 'MISSED'} {check.bound.describe(check.baseline)}: reached {format_number(check.reached)}, "
                   f"on {check.probability:.0%} of the replications")
     if not result.constraints_met:
-        print("\nno policy tried meets every constraint on fresh replications; the nearest miss is shown")
+        print("\nthe winner misses a constraint on the confirmation replications (no policy tried kept every one, or the "
+              "winner's margin did not hold on replications it had not seen): the nearest miss is shown")
     print(f"\npolicy written to {result.policy_file} (arsim run {args.scenario} --policy {result.policy_file}"
           f"{'' if result.collectors == scenario.team.collectors else f' --set team.collectors={result.collectors}'})")
     print(f"results written to {result.folder}/" + (" (with report.html and report.xlsx)" if args.report else ""))
-    return 0 if result.constraints_met else 1  # as feasibility: a script can tell a policy that keeps every bound
+    return 0 if result.constraints_met else 1  # as feasibility: a script can tell a winner that keeps every bound
 
 
 def _levers(params: dict) -> list[str]:

@@ -521,8 +521,8 @@ def optimization_report(result: OptimizeResult) -> Report:
     row = winner.set_index("kpi").loc[key]
     moved = "lowers" if row["diff"] < 0 else "raises"
     verdict = "significant" if row["significant"] else "not significant"
-    met = ("it meets every constraint" if result.constraints_met else "no policy tried meets every constraint on fresh replications: this "
-           "is the nearest miss") if result.constraints else "no constraint was set"
+    met = ("it meets every constraint" if result.constraints_met else "it misses a constraint on these fresh replications: this is the "
+           "nearest miss") if result.constraints else "no constraint was set"
     team = f" with {result.collectors} collectors" if "team.collectors" in result.params else ""
     headline = (f"The best policy found{team} {moved} {label_of(key)} from {format_value(row['baseline'], key, currency=currency)} to "
                 f"{format_value(row['winner'], key, currency=currency)} ({format_difference(row['diff'], key, currency=currency)}, paired 95% CI "
