@@ -37,15 +37,14 @@ from arsim.analysis.optimize import (
     policy_yaml,
     resolve_space,
     search_and_select,
+    search_arguments,
     study_location,
     write_search_folder,
 )
 from arsim.analysis.search_space import STAFFING, Lever, SearchSpace
 from arsim.analysis.study import HEARTBEAT_SECONDS, SHORTFALL, shown_url
 from arsim.errors import InputError
-from arsim.experiment.arguments import executor_arguments, scenario_argument, seed_argument, whole_number
 from arsim.experiment.executors import KeptPool
-from arsim.experiment.replications import with_run
 from arsim.experiment.results import build_manifest
 from arsim.experiment.statistics import clean_number
 from arsim.files import write_json, write_text
@@ -158,12 +157,9 @@ def feasibility(
     save: bool = True, command: str | None = None, space_source: str = "search", heartbeat_seconds: int = HEARTBEAT_SECONDS,
 ) -> FeasibilityResult:
     """Search for a policy that meets every goal within the staffing limit (see the module docstring)."""
-    scenario, seed, (jobs, cluster) = scenario_argument(scenario), seed_argument(seed), executor_arguments(jobs, cluster)
-    replications, trials, top, fresh_replications = (whole_number(value, argument=argument, minimum=None) for argument, value in (
-        ("replications", replications), ("trials", trials), ("top", top), ("fresh_replications", fresh_replications)))
-    if max_collectors is not None:
-        max_collectors = whole_number(max_collectors, argument="max_collectors", minimum=1)
-    scenario = with_run(scenario, seed=seed)
+    scenario, jobs, cluster, replications, trials, top, fresh_replications, max_collectors = search_arguments(
+        scenario, seed=seed, jobs=jobs, cluster=cluster, replications=replications, trials=trials, top=top,
+        fresh_replications=fresh_replications, max_collectors=max_collectors)
     parsed_goals = parse_bounds(goals, argument="goals")
     if not parsed_goals:
         raise InputError("name at least one goal, such as dso<=-10", argument="goals")
@@ -171,8 +167,6 @@ def feasibility(
     staffing = parse_staffing(collectors)
     if staffing is not None and max_collectors is not None:
         raise InputError("give either a staffing limit (--max-collectors) or a staffing range (--collectors), not both", argument="collectors")
-    if max_collectors is not None and max_collectors < 1:
-        raise InputError(f"must be at least 1, got {max_collectors}", argument="max_collectors")
     resolved = resolve_space(scenario, space, max_collectors=max_collectors, source=space_source)
     name, url, target = study_location(scenario, study=study, storage=storage, folder=folder, suffix="feasibility")
     objective = (Objective(SHORTFALL, "minimize"),)

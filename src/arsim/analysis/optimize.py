@@ -272,12 +272,31 @@ def make_executor(*, jobs: int, cluster: str | None):
     return KeptPool(jobs) if jobs > 1 else InProcess()
 
 
+def search_arguments(scenario: Any, *, seed: Any, jobs: Any, cluster: Any, replications: Any, trials: Any, top: Any,
+                     fresh_replications: Any, max_collectors: Any) -> tuple[Scenario, int, str | None, int, int, int, int, int | None]:
+    """The arguments `optimize` and `feasibility` share, checked (InputError naming the argument) and in their plain
+    form: the scenario with the seed, jobs, cluster, replications, trials, top, fresh_replications, max_collectors.
+    (Counts below their minimum are refused where the plan is built, with the reason.)"""
+    scenario, seed, (jobs, cluster) = scenario_argument(scenario), seed_argument(seed), executor_arguments(jobs, cluster)
+    replications, trials, top, fresh_replications = (whole_number(value, argument=argument, minimum=None) for argument, value in (
+        ("replications", replications), ("trials", trials), ("top", top), ("fresh_replications", fresh_replications)))
+    if max_collectors is not None:
+        max_collectors = whole_number(max_collectors, argument="max_collectors", minimum=1)
+    return with_run(scenario, seed=seed), jobs, cluster, replications, trials, top, fresh_replications, max_collectors
+
+
+def study_folder(scenario_name: str, *, study: str | None, folder: str | Path | None, suffix: str) -> tuple[str, Path]:
+    """The study's name (``study``, else ``<scenario name>-<suffix>``) and its results folder (``folder``, else
+    results/<study>), before any check: what the command line checks its inputs against, and `study_location` uses."""
+    name = study or f"{scenario_name}-{suffix}"
+    return name, Path(folder) if folder is not None else Path("results") / name
+
+
 def study_location(scenario: Scenario, *, study: str | None, storage: str | None, folder: str | Path | None, suffix: str) -> tuple[str, str, Path]:
     """The study's name, storage URL and results folder (checked writable); SQLite in the folder unless ``storage`` names one."""
-    name = study or f"{scenario.name}-{suffix}"
+    name, target = study_folder(scenario.name, study=study, folder=folder, suffix=suffix)
     if not name.strip() or "/" in name or "\\" in name or name.startswith("."):
         raise InputError(f"{name!r} cannot name a results folder; use letters, digits, '-', '_' and '.'", argument="study")
-    target = Path(folder) if folder is not None else Path("results") / name
     check_writable_folder(target, what="the results folder")
     if storage is None:
         storage = f"sqlite:///{(target / 'study.db').resolve()}"
@@ -344,12 +363,9 @@ def optimize(
     chosen among the ``top`` candidates on ``fresh_replications`` new replications and reported, with the
     baseline, on another ``fresh_replications``.
     """
-    scenario, seed, (jobs, cluster) = scenario_argument(scenario), seed_argument(seed), executor_arguments(jobs, cluster)
-    replications, trials, top, fresh_replications = (whole_number(value, argument=argument, minimum=None) for argument, value in (
-        ("replications", replications), ("trials", trials), ("top", top), ("fresh_replications", fresh_replications)))
-    if max_collectors is not None:
-        max_collectors = whole_number(max_collectors, argument="max_collectors", minimum=1)
-    scenario = with_run(scenario, seed=seed)
+    scenario, jobs, cluster, replications, trials, top, fresh_replications, max_collectors = search_arguments(
+        scenario, seed=seed, jobs=jobs, cluster=cluster, replications=replications, trials=trials, top=top,
+        fresh_replications=fresh_replications, max_collectors=max_collectors)
     parsed_objectives = tuple(parse_objective(o) for o in objectives)
     if not parsed_objectives:
         raise InputError("name at least one objective KPI", argument="objectives")

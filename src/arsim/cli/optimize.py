@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from arsim.cli.common import (
     add_run_options,
@@ -114,7 +113,9 @@ def _space(args: argparse.Namespace):
 def _common(args: argparse.Namespace, *, suffix: str) -> dict:
     check_executor(args)
     scenario = load(args)
-    check_inputs_outside(args, Path(args.out) if args.out else Path("results") / (args.study or f"{scenario.name}-{suffix}"))
+    from arsim.analysis.optimize import study_folder
+
+    check_inputs_outside(args, study_folder(scenario.name, study=args.study, folder=args.out, suffix=suffix)[1])
     space, source = _space(args)
     return {"scenario": scenario, "space": space, "space_source": source, "trials": args.trials, "replications": args.replications,
             "max_collectors": args.max_collectors, "storage": args.storage, "study": args.study, "jobs": args.jobs, "cluster": args.cluster,
