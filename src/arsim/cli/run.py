@@ -63,19 +63,22 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     fields.set_defaults(handler=cmd_fields)
 
 
-AUTO_DEFAULTS = {"precision": 0.02, "precision_kpis": "dso", "max_replications": 100}
-"""The --replications auto options and their defaults."""
+AUTO_OPTIONS = ("precision", "precision_kpis", "max_replications")
+"""The options that only --replications auto uses."""
 
 
 def _auto_options(args: argparse.Namespace) -> None:
     """Refuse an auto-only option given without --replications auto (it would be silently ignored), then fill
-    in the defaults."""
+    in the defaults, which are `run_experiment_auto`'s."""
+    from arsim.experiment.arguments import AUTO_KPIS, AUTO_MAX_REPLICATIONS, AUTO_PRECISION
+
+    defaults = {"precision": AUTO_PRECISION, "precision_kpis": ",".join(AUTO_KPIS), "max_replications": AUTO_MAX_REPLICATIONS}
     if args.replications != "auto":
-        given = [name for name in AUTO_DEFAULTS if getattr(args, name) is not None]
+        given = [name for name in AUTO_OPTIONS if getattr(args, name) is not None]
         if given:
             flag = "--" + given[0].replace("_", "-")
             raise InputError(f"{flag}: only with --replications auto (it sets when adding replications stops)")
-    for name, default in AUTO_DEFAULTS.items():
+    for name, default in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, default)
 

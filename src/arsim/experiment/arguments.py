@@ -28,6 +28,12 @@ from arsim.scenario.schema import Policy, Scenario
 
 AUTO = "auto"
 """The replications value that asks `run_experiment` to add replications until the CI is narrow enough."""
+AUTO_PRECISION = 0.02
+"""`run_experiment_auto`'s default target: the 95% CI half-width within 2% of |mean|."""
+AUTO_KPIS: tuple[str, ...] = ("dso",)
+"""`run_experiment_auto`'s default KPIs that must reach the precision."""
+AUTO_MAX_REPLICATIONS = 100
+"""`run_experiment_auto`'s default cap on replications."""
 
 SCENARIO_SECTIONS = frozenset(Scenario.model_fields) - {"name", "description", "policy"}
 """Top-level sections only a scenario file has: a file with one of them is a whole world, not a policy."""

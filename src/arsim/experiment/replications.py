@@ -20,6 +20,9 @@ import pandas as pd
 from arsim.errors import InputError
 from arsim.experiment.arguments import (
     AUTO,
+    AUTO_KPIS,
+    AUTO_MAX_REPLICATIONS,
+    AUTO_PRECISION,
     executor_arguments,
     names_argument,
     number_argument,
@@ -142,8 +145,9 @@ def _experiment(scenario: Scenario, done: list[Replication], *, command: str | N
 
 
 def run_experiment_auto(
-    scenario: Scenario | str | Path, *, precision: float = 0.02, kpis: Sequence[str] = ("dso",), min_replications: int = 5,
-    max_replications: int = 100, seed: int | None = None, jobs: int = 1, cluster: str | None = None, progress: bool = False, command: str | None = None,
+    scenario: Scenario | str | Path, *, precision: float = AUTO_PRECISION, kpis: Sequence[str] = AUTO_KPIS, min_replications: int = 5,
+    max_replications: int = AUTO_MAX_REPLICATIONS, seed: int | None = None, jobs: int = 1, cluster: str | None = None, progress: bool = False,
+    command: str | None = None,
     warmup_check: bool = True,
 ) -> ExperimentResult:
     """Add replications in batches until the 95% CI half-width of every named KPI is within precision x |mean|.
