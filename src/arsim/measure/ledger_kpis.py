@@ -247,15 +247,14 @@ def _check_period(period: Any) -> None:
 
 
 def _period_start(end: pd.Timestamp, period: str | int) -> pd.Timestamp:
-    """First day of the trailing period that ends on `end` (inclusive)."""
+    """First day of the trailing period that ends on `end` (inclusive); ``period`` as `_check_period` let it pass."""
+    _check_period(period)
     # Counting back from the day after the end keeps month ends on calendar months (06-30 -> 04-01..06-30).
     if period == "month":
         return end + pd.Timedelta(days=1) - pd.DateOffset(months=1)
     if period == "quarter":
         return end + pd.Timedelta(days=1) - pd.DateOffset(months=3)
-    if isinstance(period, (int, np.integer)) and not isinstance(period, bool) and period > 0:
-        return end - pd.Timedelta(days=int(period) - 1)
-    raise InputError(f"expected 'month', 'quarter' or a whole number of days of at least 1, got {period!r}", argument="period")
+    return end - pd.Timedelta(days=int(period) - 1)
 
 
 def _period_ends(as_of: pd.Timestamp, *, period: str | int, first: pd.Timestamp, count: int | None) -> list[pd.Timestamp]:
