@@ -189,3 +189,26 @@ def test_parameters_at_a_bound_are_flagged_with_what_they_mean():
     assert len(flagged) == 2
     assert flagged[0].startswith("segment all: customer_lateness_sigma = 8 is at its upper bound (0.05..8): ")
     assert "customer_lateness_days_effect = 0.05 is at its lower bound" in flagged[1]
+
+
+def test_a_fits_numerical_warnings_become_one_note_and_other_warnings_pass(monkeypatch):
+    """Overflow and optimiser warnings on small segments are summarised; a library's deprecation is not hidden."""
+    import warnings
+
+    from arsim.ledger.calibrate import fit
+
+    class Done:
+        def __init__(self) -> None:
+            self.notes: list[str] = []
+
+    def noisy(ledger, **options):
+        warnings.warn("overflow encountered in exp", RuntimeWarning)
+        warnings.warn("overflow encountered in exp", RuntimeWarning)
+        warnings.warn("this option goes away", DeprecationWarning)
+        return Done()
+
+    monkeypatch.setattr(fit, "_fit", noisy)
+    monkeypatch.setattr(fit, "canonical_ledger", lambda ledger: ledger)
+    with pytest.warns(DeprecationWarning, match="this option goes away"):
+        done = fit_ledger(pd.DataFrame(), segments=1)
+    assert done.notes == ["2 numerical warning(s) during the fit were not shown (first: RuntimeWarning: overflow encountered in exp)"]

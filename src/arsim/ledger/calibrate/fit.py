@@ -123,6 +123,10 @@ def fit_ledger(ledger: pd.DataFrame, *, segments: str | int = "auto", name: str 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         calibration = _fit(ledger, segments=segments, name=name, seed=seed, smm_iterations=smm_iterations, smm_invoices=smm_invoices)
+    numerical = (RuntimeWarning, optimize.OptimizeWarning)
+    for other in (w for w in caught if not issubclass(w.category, numerical)):  # (a library's deprecation is not ours to hide)
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    caught = [w for w in caught if issubclass(w.category, numerical)]
     if caught:
         first = caught[0]
         calibration.notes.append(f"{len(caught):,} numerical warning(s) during the fit were not shown (first: "
