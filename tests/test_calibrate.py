@@ -202,9 +202,9 @@ def test_a_fits_numerical_warnings_become_one_note_and_other_warnings_pass(monke
             self.notes: list[str] = []
 
     def noisy(ledger, **options):
-        warnings.warn("overflow encountered in exp", RuntimeWarning)
-        warnings.warn("overflow encountered in exp", RuntimeWarning)
-        warnings.warn("this option goes away", DeprecationWarning)
+        warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=2)
+        warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=2)
+        warnings.warn("this option goes away", DeprecationWarning, stacklevel=2)
         return Done()
 
     monkeypatch.setattr(fit, "_fit", noisy)
