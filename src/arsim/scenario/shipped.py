@@ -37,12 +37,14 @@ def shipped_scenario(name: str | Path) -> Path:
     if not isinstance(name, (str, Path)) or not str(name).strip():
         raise InputError(f"expected a file name such as 'baseline.yaml', got {name!r}", argument="name")
     shipped = shipped_scenarios()
-    folder = shipped.resolve()
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder):
+    # Judged on the name itself, not on where links lead: a folder of links (an installed or deployed copy) is
+    # still the shipped folder.
+    relative = os.path.normpath(str(name))
+    if os.path.isabs(relative) or relative == ".." or relative.startswith(".." + os.sep):
         raise InputError(f"{str(name)!r} is outside the shipped scenarios folder; give a name within it, such as 'baseline.yaml'",
                          argument="name")
+    path = shipped / relative
     if not path.is_file():
-        available = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.yaml"))
+        available = sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*.yaml"))
         raise InputError(f"no shipped file {str(name)!r}; there are {available}", argument="name")
     return shipped / name
