@@ -259,3 +259,13 @@ def test_the_lower_level_functions_name_their_arguments_too(tmp_path):
             call()
         assert raised.value.argument == argument, (argument, str(raised.value))
     assert not (tmp_path / "r").exists()
+
+
+def test_field_changes_given_without_a_name_say_how_to_name_them():
+    import arsim
+
+    smb = arsim.load_scenario(arsim.shipped_scenario("smb.yaml"))
+    with pytest.raises(arsim.InputError) as raised:
+        arsim.compare(smb, {"team.collectors": 4})
+    assert str(raised.value) == ("alternatives: 'team.collectors' reads as a field path, not a name: give the changes a name, "
+                                 "such as {'my variant': {'team.collectors': 4}}")

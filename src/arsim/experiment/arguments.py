@@ -108,6 +108,10 @@ def alternatives_argument(baseline: Scenario, value: Any, *, argument: str = "al
         bad = [key for key in value if not isinstance(key, str) or not key.strip()]
         if bad:
             raise InputError(f"names must be non-empty text, got {shown_value(bad[0])}", argument=argument)
+        if value and all("." in key and not isinstance(item, (Mapping, Scenario, Policy, str, Path)) for key, item in value.items()):
+            first = next(iter(value))
+            raise InputError(f"{first!r} reads as a field path, not a name: give the changes a name, such as "
+                             f"{{'my variant': {{{first!r}: {shown_value(value[first])}}}}}", argument=argument)
         items = list(value.items())
     elif isinstance(value, Iterable):
         items = []
