@@ -284,11 +284,16 @@ def _cli(args: list[str], capsys) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_optimize_exits_1_when_no_policy_meets_every_constraint(tmp_path, capsys):
+def _tiny_search(command: str, tmp_path: Path) -> list[str]:
+    """A two-trial search of the tiny smb over one lever: the start of a command line."""
     space = tmp_path / "space.yaml"
     space.write_text("policy.discount.percent: {low: 0, high: 2, step: 1}\n")
-    common = ["optimize", str(ROOT / "scenarios/smb.yaml"), *TINY_FLAGS, "--space", str(space), "--trials", "2", "--replications", "2",
-              "--top", "1", "--fresh-replications", "2"]
+    return [command, str(ROOT / "scenarios/smb.yaml"), *TINY_FLAGS, "--space", str(space), "--trials", "2", "--replications", "2",
+            "--top", "1", "--fresh-replications", "2"]
+
+
+def test_optimize_exits_1_when_the_winner_misses_a_constraint(tmp_path, capsys):
+    common = _tiny_search("optimize", tmp_path)
     code, out, _ = _cli([*common, "--constraint", "dso<=+1000", "--out", str(tmp_path / "yes")], capsys)
     assert code == 0 and "met  dso <=" in out
     code, out, _ = _cli([*common, "--constraint", "dso<=1", "--json", "--out", str(tmp_path / "no")], capsys)
@@ -296,10 +301,7 @@ def test_optimize_exits_1_when_no_policy_meets_every_constraint(tmp_path, capsys
 
 
 def test_feasibility_exit_codes_and_plain_words(tmp_path, capsys):
-    space = tmp_path / "space.yaml"
-    space.write_text("policy.discount.percent: {low: 0, high: 2, step: 1}\n")
-    common = ["feasibility", str(ROOT / "scenarios/smb.yaml"), *TINY_FLAGS, "--space", str(space), "--trials", "2", "--replications", "2",
-              "--top", "1", "--fresh-replications", "2"]
+    common = _tiny_search("feasibility", tmp_path)
     code, out, _ = _cli([*common, "--goal", "dso<=+1000", "--out", str(tmp_path / "yes")], capsys)
     assert code == 0 and out.startswith("Feasible") and "met on 100% of replications" in out
     code, out, _ = _cli([*common, "--goal", "dso<=1", "--goal", "net_cost<=+1000%", "--json", "--out", str(tmp_path / "no")], capsys)
