@@ -449,6 +449,12 @@ def test_an_auto_only_option_without_auto_is_refused_not_ignored(tmp_path, capsy
     assert not (tmp_path / "r").exists()
 
 
+def test_two_variants_with_one_name_are_refused(tmp_path, capsys):
+    code, _, err = _run_cli(["compare", str(ROOT / "scenarios" / "smb.yaml"), *SMALL, "--replications", "2", "--variant", "x: team.collectors=2",
+                             "--variant", "x: team.collectors=3", "--out", str(tmp_path / "c")], capsys)
+    assert code == 2 and _one_error_line(err) == "arsim: error: --variant 'x': two variants have this name; give each its own"
+
+
 def test_every_library_argument_has_a_flag():
     """Each argument name the library puts in an InputError has a flag in some command's table, so a shell
     user never reads a Python name. Exempt: arguments the command line only passes as objects it has built and

@@ -109,11 +109,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         alternatives[_unique(Path(path).stem, alternatives)] = scenario
     for path in args.policies:
         alternatives[_unique(Path(path).stem, alternatives)] = load_policy(path)
+    named: set[str] = set()
     for text in args.variants:
         name, sep, assignments = text.partition(":")
         items = [item.strip() for item in assignments.split(";") if item.strip()]
         if not sep or not name.strip() or "=" in name or not items:
             raise InputError(f"--variant {text!r}: expected NAME: path.to.field=value; path.to.field=value")
+        if name.strip() in named:  # two variants named alike are a slip; files that share a name are numbered instead
+            raise InputError(f"--variant {name.strip()!r}: two variants have this name; give each its own")
+        named.add(name.strip())
         changes = parse_assignments(items, option=f"--variant {name.strip()}")
         alternatives[_unique(name.strip(), alternatives)] = baseline.with_overrides(changes, source=f"--variant {name.strip()}")
     if not alternatives:
