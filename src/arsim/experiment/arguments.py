@@ -23,7 +23,7 @@ from arsim.scenario.arguments import number_argument as number_argument
 from arsim.scenario.arguments import scenario_argument as scenario_argument
 from arsim.scenario.arguments import shown_value
 from arsim.scenario.arguments import whole_number as whole_number
-from arsim.scenario.files import load_policy, load_scenario, read_yaml_file
+from arsim.scenario.files import load_policy_or_scenario
 from arsim.scenario.schema import Policy, Scenario
 
 AUTO = "auto"
@@ -34,9 +34,6 @@ AUTO_KPIS: tuple[str, ...] = ("dso",)
 """`run_experiment_auto`'s default KPIs that must reach the precision."""
 AUTO_MAX_REPLICATIONS = 100
 """`run_experiment_auto`'s default cap on replications."""
-
-SCENARIO_SECTIONS = frozenset(Scenario.model_fields) - {"name", "description", "policy"}
-"""Top-level sections only a scenario file has: a file with one of them is a whole world, not a policy."""
 
 
 def replications_argument(value: Any, *, argument: str = "replications", minimum: int = 1, auto: bool = False) -> int | str | None:
@@ -91,10 +88,7 @@ def alternative_argument(baseline: Scenario, value: Any, *, name: str, argument:
         except InputError as error:
             raise InputError(f"{name}: {error.detail}", argument=argument) from None
     if isinstance(value, (str, Path)):
-        data = read_yaml_file(value)
-        if isinstance(data, dict) and SCENARIO_SECTIONS & set(data):
-            return load_scenario(value)
-        return load_policy(value)
+        return load_policy_or_scenario(value)
     raise InputError(f"{name}: expected a Policy, a Scenario, a mapping of field changes such as {{'team.collectors': 4}} "
                      f"or the path of a policy file, got {type(value).__name__}", argument=argument)
 

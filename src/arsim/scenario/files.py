@@ -35,12 +35,20 @@ SEARCH_SECTION = "search"
 checked by `arsim.analysis.search_space`); it is not part of the scenario, so every other command skips it."""
 
 
-def load_scenario(path: str | Path, *, policy: str | Path | None = None) -> Scenario:
-    """Read a scenario YAML file (and optionally a policy file that replaces its policy)."""
-    data = _read_yaml(path)
+SCENARIO_SECTIONS = frozenset(Scenario.model_fields) - {"name", "description", "policy"}
+"""Top-level sections only a scenario file has: a file with one of them is a whole world, not a policy."""
+
+
+def _scenario_from(data: Any, path: str | Path) -> Scenario:
+    """A scenario file's data (its search: section left out) validated as a scenario."""
     if isinstance(data, dict):
         data = {key: value for key, value in data.items() if key != SEARCH_SECTION}
-    scenario = validate_scenario(data, source=str(path))
+    return validate_scenario(data, source=str(path))
+
+
+def load_scenario(path: str | Path, *, policy: str | Path | None = None) -> Scenario:
+    """Read a scenario YAML file (and optionally a policy file that replaces its policy)."""
+    scenario = _scenario_from(_read_yaml(path), path)
     if policy is not None:
         scenario = scenario.with_policy(load_policy(policy))
     return scenario
@@ -60,6 +68,15 @@ def read_yaml_file(path: str | Path) -> Any:
 def load_policy(path: str | Path) -> Policy:
     """Read a policy YAML file (either the policy's fields, or a mapping with one key ``policy``)."""
     return validate_policy(_read_yaml(path), source=str(path))
+
+
+def load_policy_or_scenario(path: str | Path) -> Policy | Scenario:
+    """Read a file that is a policy, or a whole scenario when it has a scenario's sections (``portfolio:``,
+    ``team:``, ``run:``, ...): what a comparison's alternative given as a path may be. The file is read once."""
+    data = _read_yaml(path)
+    if isinstance(data, dict) and SCENARIO_SECTIONS & set(data):
+        return _scenario_from(data, path)
+    return validate_policy(data, source=str(path))
 
 
 def dump_yaml(model: BaseModel) -> str:
