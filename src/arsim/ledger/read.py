@@ -120,7 +120,7 @@ from arsim.measure.ledger_frame import DATE_FORMATS_TRIED as DATE_FORMATS_TRIED
 from arsim.measure.ledger_frame import FAR_OUTSIDE_YEARS as FAR_OUTSIDE_YEARS
 from arsim.measure.ledger_frame import MAX_AMOUNT as MAX_AMOUNT
 from arsim.measure.ledger_frame import MONEY_COLUMNS as MONEY_COLUMNS
-from arsim.measure.ledger_frame import LedgerError, cell_text, convert_ledger, mark_canonical
+from arsim.measure.ledger_frame import LedgerError, cell_text, convert_ledger, listed_columns, mark_canonical
 from arsim.scenario.yaml_text import parse_yaml
 
 _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -451,8 +451,8 @@ def _read_excel(path: Path, *, sheet: str | int | None, wanted: list[str]) -> tu
 
 
 def _header_text(columns: list[str], dialect: _Dialect) -> str:
-    """How an error about missing columns shows the header: its first `_MAX_COLUMNS_SHOWN` names, each cut to
-    `_MAX_NAME_SHOWN` characters, or, when the header reads as noise, that the encoding looks wrong.
+    """How an error about missing columns shows the header: its names as `listed_columns` lists them, or, when the
+    header reads as noise, that the encoding looks wrong.
 
     Noise is what a wrong encoding makes of a header: replacement characters, control or unassigned code points,
     and CJK ideographs or Hangul syllables (UTF-8 bytes read as UTF-16 pair up into them: 'cu' -> '畣'). A header
@@ -464,13 +464,9 @@ def _header_text(columns: list[str], dialect: _Dialect) -> str:
     if dialect.sheet is None and joined and noise >= 0.3 * len(joined):
         return (f"the header does not read as text in {dialect.encoding} (e.g. {joined[:12]!r}): the encoding looks wrong; "
                 f"give the right --encoding, or none to detect it")
-    shown = [name if len(name) <= _MAX_NAME_SHOWN else name[:_MAX_NAME_SHOWN - 1] + "…" for name in names[:_MAX_COLUMNS_SHOWN]]
-    more = f" and {len(names) - _MAX_COLUMNS_SHOWN} more" if len(names) > _MAX_COLUMNS_SHOWN else ""
-    return f"the file has columns: {', '.join(shown) or '(none)'}{more}"
+    return f"the file has columns: {listed_columns(names)}"
 
 
-_MAX_COLUMNS_SHOWN = 12
-_MAX_NAME_SHOWN = 40
 
 
 def _is_noise(char: str) -> bool:

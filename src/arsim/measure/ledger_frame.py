@@ -107,7 +107,10 @@ _ELECTRONIC_WORDS = frozenset(
 FAR_OUTSIDE_YEARS = 5
 """A date more than this many years outside the middle 80% of a ledger's dates is reported as a typing error."""
 _MAX_ROWS_LISTED = 5
-_MAX_COLUMNS_LISTED = 12
+MAX_COLUMNS_LISTED = 12
+"""How many of a table's column names a missing-column message lists (the rest are counted)."""
+MAX_NAME_LISTED = 40
+"""How many characters of each column name such a message shows."""
 
 MAX_AMOUNT = 1e13
 """Largest amount (in absolute value, any money column) a row may carry: ten trillion in the ledger's currency.
@@ -217,10 +220,8 @@ def canonical_ledger(ledger: Any, *, argument: str = "ledger") -> pd.DataFrame:
     names = [str(name) for name in ledger.columns]
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
-        listed = ", ".join(f"'{name}'" for name in names[:_MAX_COLUMNS_LISTED]) or "(none)"
-        more = f" and {len(names) - _MAX_COLUMNS_LISTED} more" if len(names) > _MAX_COLUMNS_LISTED else ""
         raise InputError(f"missing required column(s) {', '.join(repr(name) for name in missing)}; the frame has "
-                         f"columns {listed}{more} (rename them, e.g. frame.rename(columns={{'Kunde': 'customer_id'}}))",
+                         f"columns {listed_columns(names, quoted=True)} (rename them, e.g. frame.rename(columns={{'Kunde': 'customer_id'}}))",
                          argument=argument)
     repeated = sorted({name for position, name in enumerate(names) if name in names[:position]})
     if repeated:
@@ -232,6 +233,16 @@ def canonical_ledger(ledger: Any, *, argument: str = "ledger") -> pd.DataFrame:
         first, *others = converted.problems
         raise InputError(first.describe({}, others, row_labels=ledger.index), argument=argument)
     return mark_canonical(converted.frame)
+
+
+def listed_columns(names: list[str], *, quoted: bool = False) -> str:
+    """Column names as a missing-column message lists them: the first `MAX_COLUMNS_LISTED`, each cut to
+    `MAX_NAME_LISTED` characters (quoted with ``quoted``), then how many more there are; "(none)" for none."""
+    shown = [name if len(name) <= MAX_NAME_LISTED else name[:MAX_NAME_LISTED - 1] + "…" for name in names[:MAX_COLUMNS_LISTED]]
+    more = f" and {len(names) - MAX_COLUMNS_LISTED} more" if len(names) > MAX_COLUMNS_LISTED else ""
+    if quoted:
+        shown = [f"'{name}'" for name in shown]
+    return f"{', '.join(shown) or '(none)'}{more}"
 
 
 def mark_canonical(frame: pd.DataFrame) -> pd.DataFrame:
