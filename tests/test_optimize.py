@@ -245,7 +245,12 @@ def test_a_killed_run_loses_only_the_trials_in_flight(tiny, tmp_path):
                     continue
                 states = [t.state for t in study.get_trials(deepcopy=False)]
                 if states.count(optuna.trial.TrialState.COMPLETE) >= 2 and states[-1] == optuna.trial.TrialState.RUNNING:
-                    break
+                    # Freeze the child and look again: the batch may have been told in between, leaving none in flight.
+                    os.kill(child.pid, signal.SIGSTOP)
+                    in_flight = [t.state for t in study.get_trials(deepcopy=False)].count(optuna.trial.TrialState.RUNNING)
+                    if in_flight:
+                        break
+                    os.kill(child.pid, signal.SIGCONT)
             time.sleep(0.1)
         else:
             pytest.fail("the search never got going")
@@ -257,6 +262,7 @@ def test_a_killed_run_loses_only_the_trials_in_flight(tiny, tmp_path):
     study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{database}")
     states = [t.state for t in study.trials]
     assert 1 <= states.count(optuna.trial.TrialState.FAIL) <= TRIALS_PER_BATCH  # the batch in flight, failed by its stopped heartbeat
+    assert states.count(optuna.trial.TrialState.FAIL) == in_flight  # exactly the trials running when it was killed
     assert states.count(optuna.trial.TrialState.RUNNING) == 0
     assert resumed.n_trials == 5 == states.count(optuna.trial.TrialState.COMPLETE) + states.count(optuna.trial.TrialState.PRUNED)
 
