@@ -389,3 +389,68 @@ def test_a_trial_left_running_without_a_heartbeat_is_failed_later(tmp_path, monk
     states = {t.number: t.state for t in study.get_trials()}
     assert states == {orphan.number: optuna.trial.TrialState.FAIL, alive.number: optuna.trial.TrialState.RUNNING}
     storage.engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------- one-lever moves
+
+
+def test_one_lever_moves_change_exactly_one_lever_of_today_s_policy():
+    from arsim.analysis.search_space import search_space
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    space = search_space(None, scenario)
+    start = space.starting_point(scenario)
+    moves = space.one_lever_moves(scenario)
+    moved: dict[str, list] = {}
+    for move in moves:
+        assert set(move) == set(start)
+        changed = [path for path in move if move[path] != start[path]]
+        assert len(changed) == 1
+        lever = space.lever(changed[0])
+        assert space.contains(lever, move[changed[0]])
+        moved.setdefault(changed[0], []).append(move[changed[0]])
+    assert set(moved) == {lever.path for lever in space.searched}  # every lever is tried alone
+    assert moved["team.collectors"] == [scenario.team.collectors - 1, scenario.team.collectors + 1]
+    assert moved["policy.credit.limit_months_of_sales"] == [5.5, 6.5]  # one grid step each way
+    assert moved["policy.discount.percent"] == [0.25]  # today's 0 is the range's low end: only up
+    assert sorted(moved["policy.worklist_rule"]) == sorted(set(space.lever("policy.worklist_rule").choices) - {"task_type"})
+
+
+def test_one_lever_moves_without_a_grid_and_when_today_is_outside_the_space(tiny):
+    from arsim.analysis.search_space import search_space
+
+    continuous = search_space({"policy.discount.percent": {"low": 0, "high": 3}, "policy.dunning.volume.call": {"low": 0.5, "high": 2.5, "log": True}}, tiny)
+    moves = continuous.one_lever_moves(tiny)
+    assert [m["policy.discount.percent"] for m in moves] == [0.3, 0.0, 0.0]  # a tenth of the range up from 0
+    calls = [m["policy.dunning.volume.call"] for m in moves[1:]]
+    assert calls == pytest.approx([5 ** -0.1, 5 ** 0.1])  # a tenth of the log range each way from today's 1
+    outside = search_space({"policy.penalty.fee": {"low": 10, "high": 100}}, tiny)  # today's fee 0 is not in the range
+    assert outside.one_lever_moves(tiny) == []
+    five = tiny.with_overrides({"team.collectors": 5})
+    odd_grid = search_space({"team.collectors": {"low": 1, "high": 6, "step": 2}}, five)  # the grid is 1, 3, 5
+    assert [m["team.collectors"] for m in odd_grid.one_lever_moves(five)] == [3]  # not 6, which the grid leaves out
+
+
+def test_a_search_with_room_tries_each_lever_alone_after_today_s_policy(tiny, tmp_path):
+    from arsim.analysis.search_space import search_space
+
+    space = search_space(SPACE, tiny)
+    moves = space.one_lever_moves(tiny)
+    assert len(moves) == 4
+    folder = tmp_path / "moves"
+    optimize(tiny, space=SPACE, trials=3 * len(moves), objectives=["dso"], folder=folder, seed=3, save=False, **FAST)
+    study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{folder / 'study.db'}")
+    assert study.user_attrs["one_lever_moves"] == len(moves)
+    params = [t.params for t in study.trials]
+    assert params[0] == space.starting_point(tiny) and params[1:1 + len(moves)] == moves
+    optimize(tiny, space=SPACE, trials=3 * len(moves) + 2, objectives=["dso"], folder=folder, seed=3, save=False, **FAST)
+    study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{folder / 'study.db'}")
+    assert len(study.trials) == 3 * len(moves) + 2 and study.user_attrs["one_lever_moves"] == len(moves)
+
+
+def test_a_search_without_room_for_the_moves_leaves_them_to_the_sampler(tiny, tmp_path):
+    folder = tmp_path / "no-moves"
+    optimize(tiny, space=SPACE, trials=11, objectives=["dso"], folder=folder, seed=3, save=False, **FAST)
+    study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{folder / 'study.db'}")
+    assert "one_lever_moves" not in study.user_attrs
+    assert len(study.trials) == 11

@@ -33,6 +33,7 @@ from arsim.analysis.study import (
     SAMPLERS,
     StudyPlan,
     counted,
+    enqueue_one_lever_moves,
     is_feasible,
     open_storage,
     open_study,
@@ -328,6 +329,7 @@ def search_and_select(plan: StudyPlan, *, trials: int, top: int, fresh: int, exe
     storage = open_storage(plan.storage, heartbeat_seconds=heartbeat_seconds)
     try:
         study = open_study(plan, storage=storage, executor=executor)
+        enqueue_one_lever_moves(plan, study, trials=trials)
         ran = run_trials(plan, study, storage=storage, trials=trials, executor=executor, progress=progress)
         finished, _ = counted(study)
         candidates = candidates_of(plan, study, top=top)

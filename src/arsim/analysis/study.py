@@ -218,6 +218,31 @@ def open_study(plan: StudyPlan, *, storage: optuna.storages.BaseStorage, executo
     return study
 
 
+MOVES_BUDGET_SHARE = 3
+"""One-lever moves are tried only when the study's total is at least this many times their number, so that
+they take at most a third of the trials and the sampler keeps the rest."""
+
+
+def enqueue_one_lever_moves(plan: StudyPlan, study: optuna.Study, *, trials: int) -> int:
+    """Queue today's policy with each lever moved alone (`SearchSpace.one_lever_moves`), once per study, when the
+    budget of ``trials`` allows; returns how many were queued.
+
+    A sampler that proposes every lever at once rarely tries a policy that differs from today's in one lever
+    only, and on a book where most changes cost money it can miss a one-lever saving that a paired comparison
+    shows at once. The moves run right after today's policy (or next, when a study resumes with a budget that
+    now allows them); the sampler then starts from what they found. The study remembers that it has them.
+    """
+    if study.user_attrs.get("one_lever_moves") is not None:
+        return 0
+    moves = plan.space.one_lever_moves(plan.scenario)
+    if not moves or trials < MOVES_BUDGET_SHARE * len(moves):
+        return 0
+    for move in moves:
+        study.enqueue_trial(move, skip_if_exists=True)
+    study.set_user_attr("one_lever_moves", len(moves))
+    return len(moves)
+
+
 def baseline_of(study: optuna.Study) -> dict[str, list[float]]:
     """The baseline policy's per-replication KPIs on the search replications, as stored with the study."""
     return {key: [math.nan if v is None else v for v in values] for key, values in study.user_attrs["baseline_kpis"].items()}
