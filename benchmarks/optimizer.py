@@ -5,7 +5,9 @@ Three parts, each printed as figures:
 1. **Search against random search** at the same budget, over several seeds: each search's best feasible
    policy (by its search mean) is re-run on the same fresh replications, never used by either search, so
    neither is flattered by the optimiser's curse; the paired difference TPE - random of the net cost,
-   mean over seeds with a 95% t interval.
+   mean over seeds with a 95% t interval. Both try each lever alone first when the budget has room, as
+   ``arsim optimize`` does; ``--against no-moves`` instead compares the search with and without those
+   one-lever moves.
 2. **Throughput**: trials per minute with ``--jobs`` workers, and the overhead per trial (the wall time not
    spent simulating: Optuna, the study database, the sampler).
 3. **The unconstrained winner**: a search over every lever of the default space with no constraint but the
@@ -13,6 +15,7 @@ Three parts, each printed as figures:
 
     python benchmarks/optimizer.py                                   # the baseline, 200 trials x 5 replications, 5 seeds
     python benchmarks/optimizer.py --trials 40 --replications 3 --seeds 5 --set run.horizon_days=180
+    python benchmarks/optimizer.py --trials 100 --replications 3 --seeds 10 --against no-moves --skip throughput --skip winner
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from arsim.analysis.goals import mean_of, parse_bound, parse_objective
 from arsim.analysis.optimize import build_plan, make_executor, optimize
 from arsim.analysis.search_space import search_space
 from arsim.analysis.selection import levers_at_edges
-from arsim.analysis.study import by_kpi, evaluate, is_feasible, open_storage, open_study, run_trials
+from arsim.analysis.study import by_kpi, enqueue_one_lever_moves, evaluate, is_feasible, open_storage, open_study, run_trials
 from arsim.experiment.executors import KeptPool
 from arsim.experiment.statistics import confidence_interval
 from arsim.scenario.files import load_scenario
@@ -60,13 +63,19 @@ class TimedExecutor:
 
 
 def search_best(scenario, space, *, sampler: str, trials: int, replications: int, executor, folder: Path, seed: int,
-                objective: str = OBJECTIVE, constraint: str = CONSTRAINT):
-    """The best feasible trial's policy scenario of one search (by its search mean), and the search's wall time."""
+                objective: str = OBJECTIVE, constraint: str = CONSTRAINT, moves: bool = True):
+    """The best feasible trial's policy scenario of one search (by its search mean), and the search's wall time.
+
+    With ``moves`` the search tries each lever alone after today's policy when the budget has room, as
+    ``arsim optimize`` does."""
+    folder.mkdir(parents=True, exist_ok=True)
     plan = build_plan(scenario.model_copy(update={"run": scenario.run.model_copy(update={"seed": seed})}), name=f"{sampler}-{seed}",
                       storage=f"sqlite:///{folder / f'{sampler}-{seed}.db'}", space=space, objectives=[parse_objective(objective)],
                       bounds=[parse_bound(constraint)], replications=replications, sampler=sampler)
     storage = open_storage(plan.storage)
     study = open_study(plan, storage=storage, executor=executor)
+    if moves:
+        enqueue_one_lever_moves(plan, study, trials=trials)
     start = time.perf_counter()
     run_trials(plan, study, storage=storage, trials=trials, executor=executor)
     seconds = time.perf_counter() - start
@@ -88,6 +97,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--objective", default=OBJECTIVE, help=f"the KPI the compared searches minimise (KPI:max to maximise; default {OBJECTIVE})")
     parser.add_argument("--constraint", default=CONSTRAINT, help=f"the compared searches' constraint (default {CONSTRAINT})")
+    parser.add_argument("--against", default="random", choices=["random", "no-moves"],
+                        help="what the search is compared with: random search, or the same search without the one-lever moves")
     parser.add_argument("--fresh", type=int, default=5, help="fresh replications on which each search's best is judged")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--throughput-trials", type=int, default=40, help="trials timed for the throughput figure")
@@ -122,24 +133,27 @@ def compare_samplers(scenario, space, args, executor, folder: Path) -> None:
     fresh = range(1000, 1000 + args.fresh)  # far from every search's replications
     objective = parse_objective(args.objective)
     kpi, better = objective.kpi, (-1.0 if objective.direction == "maximize" else 1.0)
+    # each arm: (name, sampler, one-lever moves); the difference printed is the first arm minus the second
+    arms = [("tpe", "tpe", True), ("random", "random", True)] if args.against == "random" else [("moves", "tpe", True), ("no-moves", "tpe", False)]
+    (first, _, _), (second, _, _) = arms
     rows = []
     for k in range(args.seeds):
         seed = scenario.run.seed + k
         judged = {}
-        for sampler in ("tpe", "random"):
+        for name, sampler, moves in arms:
             best, seconds = search_best(scenario, space, sampler=sampler, trials=args.trials, replications=args.replications, executor=executor,
-                                        folder=folder, seed=seed, objective=args.objective, constraint=args.constraint)
+                                        folder=folder / name, seed=seed, objective=args.objective, constraint=args.constraint, moves=moves)
             [values] = evaluate(executor, [best.model_copy(update={"run": best.run.model_copy(update={"seed": seed})})], fresh)
-            judged[sampler] = mean_of(by_kpi(values)[kpi])
-            print(f"  seed {seed} {sampler:>6}: best policy's {kpi} on {args.fresh} fresh replications {shown(judged[sampler])} "
+            judged[name] = mean_of(by_kpi(values)[kpi])
+            print(f"  seed {seed} {name:>8}: best policy's {kpi} on {args.fresh} fresh replications {shown(judged[name])} "
                   f"(search {seconds:.0f} s)", flush=True)
         rows.append(judged)
-    diffs = [r["tpe"] - r["random"] for r in rows]
+    diffs = [r[first] - r[second] for r in rows]
     mean, low, high = confidence_interval(diffs)
-    tpe_mean = statistics.fmean(r["tpe"] for r in rows)
-    random_mean = statistics.fmean(r["random"] for r in rows)
-    print(f"search vs random search over {len(rows)} seeds: {kpi} {shown(tpe_mean)} vs {shown(random_mean)}; "
-          f"TPE - random {shown(mean)} (95% CI {shown(low)} to {shown(high)}); TPE better on {sum(better * d < 0 for d in diffs)}, "
+    first_mean = statistics.fmean(r[first] for r in rows)
+    second_mean = statistics.fmean(r[second] for r in rows)
+    print(f"{first} vs {second} over {len(rows)} seeds: {kpi} {shown(first_mean)} vs {shown(second_mean)}; "
+          f"{first} - {second} {shown(mean)} (95% CI {shown(low)} to {shown(high)}); {first} better on {sum(better * d < 0 for d in diffs)}, "
           f"equal on {sum(d == 0 for d in diffs)}, worse on {sum(better * d > 0 for d in diffs)} of {len(diffs)} seeds")
 
 

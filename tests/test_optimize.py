@@ -454,3 +454,27 @@ def test_a_search_without_room_for_the_moves_leaves_them_to_the_sampler(tiny, tm
     study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{folder / 'study.db'}")
     assert "one_lever_moves" not in study.user_attrs
     assert len(study.trials) == 11
+
+
+def test_a_policy_queued_twice_is_run_once_and_its_copy_is_not_counted(tiny, tmp_path):
+    from arsim.analysis.search_space import search_space
+
+    # Two workers opening a new shared study at the same moment may both queue the moves; here they are queued twice
+    # by hand into a study that has run today's policy.
+    folder = tmp_path / "copies"
+    optimize(tiny, space=SPACE, trials=1, objectives=["dso"], folder=folder, seed=3, save=False, **FAST)
+    storage = f"sqlite:///{folder / 'study.db'}"
+    moves = search_space(SPACE, tiny).one_lever_moves(tiny)
+    study = optuna.load_study(study_name="smb-optimize", storage=storage)
+    for move in moves + moves:
+        study.enqueue_trial(move, skip_if_exists=False)
+    result = optimize(tiny, space=SPACE, trials=3 * len(moves), objectives=["dso"], folder=folder, seed=3, save=False, **FAST)
+    study = optuna.load_study(study_name="smb-optimize", storage=storage)
+    copies = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(copies) == len(moves)
+    for copy in copies:
+        original = study.trials[copy.user_attrs["copy_of"]]
+        assert original.state == optuna.trial.TrialState.COMPLETE and original.params == copy.system_attrs["fixed_params"]
+        assert "kpis" not in copy.user_attrs  # not simulated
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(finished) == 3 * len(moves) and result.trials_run == 3 * len(moves) - 1

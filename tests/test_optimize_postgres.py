@@ -79,7 +79,7 @@ def test_two_workers_share_one_study_and_record_every_trial_once(postgres_url, t
     study = f"shared-search-{uuid.uuid4().hex[:8]}"  # a server given by ARSIM_TEST_POSTGRES may hold earlier runs' studies
     space = tmp_path / "space.yaml"
     space.write_text("policy.discount.percent: {low: 0, high: 2, step: 0.25}\npolicy.dunning.volume.call: {low: 0.5, high: 2, step: 0.5}\n")
-    total = 10
+    total = 16  # four batches of four: enough that a worker starting a moment later still finds trials to run
     command = [sys.executable, "-m", "arsim.cli", "optimize", str(ROOT / "scenarios/smb.yaml"), *TINY_FLAGS, "--space", str(space),
                "--trials", str(total), "--replications", "2", "--top", "2", "--fresh-replications", "2", "--storage", postgres_url,
                "--study", study, "--json"]
@@ -94,7 +94,17 @@ def test_two_workers_share_one_study_and_record_every_trial_once(postgres_url, t
     trials = loaded.get_trials(deepcopy=False)
     finished = [t for t in trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     assert sorted(t.number for t in trials) == list(range(len(trials)))  # one row per trial number, none lost or doubled
-    assert not [t for t in trials if t.state != optuna.trial.TrialState.COMPLETE]
+    # Both workers queue today's policy and the one-lever moves when they open the new study together; a copy one of
+    # them drew is marked failed with the number of the trial that ran its policy, and nothing else fails.
+    by_number = {t.number: t for t in trials}
+    for trial in trials:
+        if trial.state != optuna.trial.TrialState.COMPLETE:
+            assert trial.state == optuna.trial.TrialState.FAIL and "copy_of" in trial.user_attrs, (trial.number, trial.state)
+            original = by_number[trial.user_attrs["copy_of"]]
+            assert original.state == optuna.trial.TrialState.COMPLETE and original.number < trial.number
+            assert original.system_attrs["fixed_params"] == trial.system_attrs["fixed_params"]
+    fixed = [tuple(sorted(t.system_attrs["fixed_params"].items())) for t in finished if "fixed_params" in t.system_attrs]
+    assert len(fixed) == len(set(fixed)) and loaded.user_attrs["one_lever_moves"] + 1 == len(fixed)  # each queued policy ran once
     # Both workers ran trials, together exactly the ones recorded; two workers starting the last trial at the same
     # instant may add one more than the total.
     ran = [r["trials_run"] for r in results]

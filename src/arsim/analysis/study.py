@@ -120,7 +120,7 @@ def open_storage(url: str, *, heartbeat_seconds: int = HEARTBEAT_SECONDS) -> opt
     else:
         engine = {"pool_pre_ping": True}
     try:
-        for attempt in range(3):
+        for attempt in range(5):
             try:
                 storage = optuna.storages.RDBStorage(
                     storage_url(url), engine_kwargs=engine, heartbeat_interval=heartbeat_seconds, grace_period=3 * heartbeat_seconds,
@@ -130,11 +130,11 @@ def open_storage(url: str, *, heartbeat_seconds: int = HEARTBEAT_SECONDS) -> opt
                 return storage
             except Exception as error:  # noqa: BLE001
                 # Workers that open a new database at the same moment race to create its tables; the loser sees a
-                # duplicate key (PostgreSQL) or a table that already exists (SQLite), and the tables are there when it
-                # tries again.
-                if attempt == 2 or not any(race in str(error).lower() for race in ("duplicate key", "already exists")):
+                # duplicate key (PostgreSQL) or a table that already exists (SQLite) once the winner has committed, so
+                # the tables are there when it tries again. A short wait: a long one hands the winner the first trials.
+                if attempt == 4 or not any(race in str(error).lower() for race in ("duplicate key", "already exists")):
                     raise
-                time.sleep(1.0 + attempt)
+                time.sleep(0.1 * (attempt + 1))
         raise AssertionError("unreachable")
     except ModuleNotFoundError as error:
         raise InputError(f"{shown_url(url)}: its database driver is not installed ({error.name}); for PostgreSQL: pip install 'arsim[postgres]'",
@@ -359,10 +359,11 @@ def fail_dead_trials(study: optuna.Study, storage: optuna.storages.RDBStorage) -
 def _run_batch(plan: StudyPlan, study: optuna.Study, storage: optuna.storages.RDBStorage, *, trials: int, executor: Executor,
                baseline_means: dict[str, float]) -> int:
     """Ask up to `TRIALS_PER_BATCH` trials, simulate the valid ones together and tell every one its outcome; returns
-    how many were asked. Before each ask the study is counted again, so workers sharing it overshoot the total by at
-    most one trial each, as with one trial at a time."""
+    how many were run (asked, less queued copies). Before each ask the study is counted again, so workers sharing it
+    overshoot the total by at most one trial each, as with one trial at a time."""
     asked: list[optuna.Trial] = []
     told: set[int] = set()
+    copies = 0
     try:
         with _Heartbeat(storage) as heartbeat:
             policies: list[tuple[optuna.Trial, Scenario]] = []
@@ -372,6 +373,13 @@ def _run_batch(plan: StudyPlan, study: optuna.Study, storage: optuna.storages.RD
                 trial = study.ask()
                 asked.append(trial)
                 heartbeat.beat_for(trial._trial_id)  # Optuna's own heartbeat thread keys trials by this id too
+                original = queued_copy_of(study, trial.number)
+                if original is not None:
+                    trial.set_user_attr("copy_of", original)
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    told.add(trial.number)
+                    copies += 1
+                    continue
                 candidate = propose(plan, trial)
                 if candidate is None:
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -392,7 +400,26 @@ def _run_batch(plan: StudyPlan, study: optuna.Study, storage: optuna.storages.RD
                 with contextlib.suppress(Exception):
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
         raise
-    return len(asked)
+    return len(asked) - copies
+
+
+def queued_copy_of(study: optuna.Study, number: int) -> int | None:
+    """The number of an earlier queued trial with the same levers as queued trial ``number``, if there is one.
+
+    Workers that open a new shared study at the same moment each queue today's policy and the one-lever moves:
+    Optuna's ``skip_if_exists`` looks for an existing copy before adding one, but two workers may both look before
+    either adds. The copy would be simulated on the same replications and give the same numbers, so the worker that
+    draws it marks it failed (failed trials never count towards the total) with a ``copy_of`` attribute instead.
+    An earlier copy that failed does not count: its policy is still to be run.
+    """
+    trials = study.get_trials(deepcopy=False)
+    fixed = next((t.system_attrs.get("fixed_params") for t in trials if t.number == number), None)
+    if not fixed:
+        return None
+    for earlier in trials:
+        if earlier.number < number and earlier.state != optuna.trial.TrialState.FAIL and earlier.system_attrs.get("fixed_params") == fixed:
+            return earlier.number
+    return None
 
 
 class _Heartbeat:
