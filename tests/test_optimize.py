@@ -476,5 +476,7 @@ def test_a_policy_queued_twice_is_run_once_and_its_copy_is_not_counted(tiny, tmp
         original = study.trials[copy.user_attrs["copy_of"]]
         assert original.state == optuna.trial.TrialState.COMPLETE and original.params == copy.system_attrs["fixed_params"]
         assert "kpis" not in copy.user_attrs  # not simulated
+        row = result.trials.set_index("trial").loc[copy.number]
+        assert row["state"] == "fail" and row["invalid"] == f"a copy of trial {original.number}, not run"
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(finished) == 3 * len(moves) and result.trials_run == 3 * len(moves) - 1

@@ -211,7 +211,8 @@ def policy_yaml(policy: Policy, *, scenario: Scenario, collectors: int, study: s
 
 
 def trials_table(plan: StudyPlan, study: optuna.Study) -> pd.DataFrame:
-    """Every trial: number, state, objective values, constraint values, feasibility, levers, and why it was invalid."""
+    """Every trial: number, state, objective values, constraint values, feasibility, levers, and why it was invalid
+    or not run (a queued copy, see `arsim.analysis.study.queued_copy_of`)."""
     rows = []
     names = [o.kpi for o in plan.objectives]
     for trial in study.get_trials(deepcopy=False):
@@ -221,8 +222,10 @@ def trials_table(plan: StudyPlan, study: optuna.Study) -> pd.DataFrame:
         for key, value in trial.constraints.items():
             row[f"constraint {key}"] = value
         row["feasible"] = is_feasible(trial)
-        row.update(trial.params)
+        row.update(trial.params or trial.system_attrs.get("fixed_params", {}))
         row["invalid"] = trial.user_attrs.get("invalid", "")
+        if "copy_of" in trial.user_attrs:
+            row["invalid"] = f"a copy of trial {trial.user_attrs['copy_of']}, not run"
         rows.append(row)
     return pd.DataFrame(rows)
 
