@@ -480,3 +480,19 @@ def test_a_policy_queued_twice_is_run_once_and_its_copy_is_not_counted(tiny, tmp
         assert row["state"] == "fail" and row["invalid"] == f"a copy of trial {original.number}, not run"
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(finished) == 3 * len(moves) and result.trials_run == 3 * len(moves) - 1
+
+
+def test_the_one_lever_moves_come_on_top_of_the_sampler_s_random_start(tiny, tmp_path):
+    from arsim.analysis.study import RANDOM_START_TRIALS
+
+    # TPE with the constant liar marks each trial it drew from its model (tpe:relative_params); the moves must not
+    # take the place of its random start, or the model would know only policies next to today's.
+    folder = tmp_path / "start"
+    optimize(tiny, space=SPACE, trials=24, objectives=["dso"], folder=folder, seed=3, save=False, **FAST)
+    study = optuna.load_study(study_name="smb-optimize", storage=f"sqlite:///{folder / 'study.db'}")
+    moves = study.user_attrs["one_lever_moves"]
+    drawn = [t for t in study.trials if "fixed_params" not in t.system_attrs]
+    modelled = [t.number for t in drawn if any(key.startswith("tpe:relative_params") for key in t.system_attrs)]
+    at_random = [t.number for t in drawn if t.number not in modelled]
+    assert modelled and min(modelled) >= RANDOM_START_TRIALS + moves
+    assert len(at_random) >= RANDOM_START_TRIALS - 1  # today's policy counts as the first of the random start

@@ -218,6 +218,11 @@ def open_study(plan: StudyPlan, *, storage: optuna.storages.BaseStorage, executo
     return study
 
 
+RANDOM_START_TRIALS = 10
+"""Trials TPE draws at random before it models the space (Optuna's default), counting today's policy; the
+one-lever moves come on top, so that they do not take the place of the random start: a model built only from
+policies next to today's would look for the best policy only there."""
+
 MOVES_BUDGET_SHARE = 3
 """One-lever moves are tried only when the study's total is at least this many times their number, so that
 they take at most a third of the trials and the sampler keeps the rest."""
@@ -311,7 +316,9 @@ def run_trials(plan: StudyPlan, study: optuna.Study, *, storage: optuna.storages
     if plan.sampler == "random":
         study.sampler = optuna.samplers.RandomSampler(seed=seed)
     else:
-        study.sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+        queued_moves = study.user_attrs.get("one_lever_moves") or 0
+        study.sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
+                                                   n_startup_trials=RANDOM_START_TRIALS + queued_moves)
     finished, _ = counted(study)
     bar = _bar(plan, study, total=trials, done=finished, enabled=progress)
     ran = 0
