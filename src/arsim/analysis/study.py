@@ -380,7 +380,7 @@ def _run_batch(plan: StudyPlan, study: optuna.Study, storage: optuna.storages.RD
                 trial = study.ask()
                 asked.append(trial)
                 heartbeat.beat_for(trial._trial_id)  # Optuna's own heartbeat thread keys trials by this id too
-                original = queued_copy_of(study, trial.number)
+                original = queued_copy_of(study, storage.get_trial(trial._trial_id))
                 if original is not None:
                     trial.set_user_attr("copy_of", original)
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -410,8 +410,8 @@ def _run_batch(plan: StudyPlan, study: optuna.Study, storage: optuna.storages.RD
     return len(asked) - copies
 
 
-def queued_copy_of(study: optuna.Study, number: int) -> int | None:
-    """The number of an earlier queued trial with the same levers as queued trial ``number``, if there is one.
+def queued_copy_of(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> int | None:
+    """The number of an earlier queued trial with the same levers as the queued ``trial``, if there is one.
 
     Workers that open a new shared study at the same moment each queue today's policy and the one-lever moves:
     Optuna's ``skip_if_exists`` looks for an existing copy before adding one, but two workers may both look before
@@ -419,12 +419,11 @@ def queued_copy_of(study: optuna.Study, number: int) -> int | None:
     draws it marks it failed (failed trials never count towards the total) with a ``copy_of`` attribute instead.
     An earlier copy that failed does not count: its policy is still to be run.
     """
-    trials = study.get_trials(deepcopy=False)
-    fixed = next((t.system_attrs.get("fixed_params") for t in trials if t.number == number), None)
+    fixed = trial.system_attrs.get("fixed_params")
     if not fixed:
-        return None
-    for earlier in trials:
-        if earlier.number < number and earlier.state != optuna.trial.TrialState.FAIL and earlier.system_attrs.get("fixed_params") == fixed:
+        return None  # a trial the sampler drew: no need to read the whole study
+    for earlier in study.get_trials(deepcopy=False):
+        if earlier.number < trial.number and earlier.state != optuna.trial.TrialState.FAIL and earlier.system_attrs.get("fixed_params") == fixed:
             return earlier.number
     return None
 
