@@ -13,7 +13,10 @@ LAB_OPTIONS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: demo test check lint install lab clean
 
-$(STAMP): pyproject.toml
+# The install compiles the simulation engine (setup.py), so an edit to one of its modules installs again.
+ENGINE_SOURCES := $(addprefix src/arsim/sim/,$(addsuffix .py,agenda behaviour calendar collectors model rules))
+
+$(STAMP): pyproject.toml setup.py $(ENGINE_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,postgres]"
@@ -33,7 +36,7 @@ demo: $(STAMP)
 	$(BIN)/arsim run scenarios/baseline.yaml --jobs 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks setup.py
 
 test: lint
 	$(BIN)/python -m pytest

@@ -210,10 +210,12 @@ def test_no_argument_from_a_fresh_process():
 
 def test_version(capsys):
     import arsim
+    from arsim.sim import engine
 
     code, out, err = _run_cli(["--version"], capsys)
     assert code == 0 and err == ""
-    assert out == f"arsim {arsim.__version__}\n"
+    assert engine() in ("compiled", "python")
+    assert out == f"arsim {arsim.__version__} ({engine()} engine)\n"
 
 
 def test_an_unknown_command_is_one_line(capsys):

@@ -22,6 +22,7 @@ from arsim import __version__
 from arsim.cli import ledger, optimize, report, run, whatif
 from arsim.cli.common import Parser, flag_of
 from arsim.errors import InputError
+from arsim.sim import engine
 
 BAD_INPUT_EXIT = 2
 INTERRUPTED_EXIT = 130
@@ -33,7 +34,7 @@ def build_parser() -> Parser:
     """The whole command line: every command group's parser under one ``arsim``."""
     parser = Parser(prog="arsim", description="Simulate B2B receivables and collections policy.",
                     epilog="Run 'arsim COMMAND --help' for a command's options.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__} ({engine()} engine)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
     run.add_commands(commands)
     whatif.add_commands(commands)

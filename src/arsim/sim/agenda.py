@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import simpy
 from simpy.events import Timeout
@@ -33,9 +33,9 @@ class DayAgenda:
         self.wake_invoice = wake
         self.send_steps = steps
         self.run_orders = orders
-        # A day's lists are dropped once the day has run (set to None); nothing is scheduled on or after total_days.
-        self.wakes: list[list[Any] | None] = [[] for _ in range(total_days)]
-        self.calls: list[list[tuple[Callable[[Any], None], Any]] | None] = [[] for _ in range(total_days)]
+        # A day's lists are dropped once the day has run (replaced by empty ones); nothing is scheduled on or after total_days.
+        self.wakes: list[list[Any]] = [[] for _ in range(total_days)]
+        self.calls: list[list[tuple[Callable[[Any], None], Any]]] = [[] for _ in range(total_days)]
         self.day_closed = -1  # the last day whose lists have run
         self.events = 0
         self.simpy_events = 0
@@ -65,7 +65,7 @@ class DayAgenda:
     def _fire(self, event: simpy.Event) -> None:
         self.events += 1
         self.simpy_events += 1
-        callback, value = event.value
+        callback, value = cast(tuple[Callable[[Any], None], Any], event.value)
         callback(value)
 
     def _tick(self, event: simpy.Event) -> None:
@@ -76,7 +76,7 @@ class DayAgenda:
         walked by index until nothing is left. Payments come before orders, as cash is applied before the
         day's orders are checked against credit.
         """
-        day = event.value
+        day = cast(int, event.value)
         calls, wakes = self.calls[day], self.wakes[day]
         called = woken = 0
         orders_done = False
@@ -102,7 +102,8 @@ class DayAgenda:
             orders = self.run_orders(day)
             orders_done = True
         self.events += called + woken + orders
-        self.calls[day] = self.wakes[day] = None
+        self.calls[day] = []
+        self.wakes[day] = []
         self.day_closed = day
         self.simpy_events += 1
         if day + 1 < self.total_days:

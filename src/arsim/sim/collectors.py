@@ -18,6 +18,15 @@ class Task:
     """A piece of collector work in the worklist: what, for which invoice, how many minutes are left, what to do when done."""
 
     __slots__ = ("task_id", "kind", "rank", "invoice", "created", "started", "remaining_minutes", "on_done", "payload")
+    task_id: int
+    kind: str
+    rank: int
+    invoice: Any
+    created: float
+    started: float | None
+    remaining_minutes: float
+    on_done: Callable[[Task, float], None]
+    payload: Any
 
 
 class CollectorTeam:

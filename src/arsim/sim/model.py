@@ -18,7 +18,6 @@ import gc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -123,6 +122,32 @@ class _Invoice:
         "wake_at", "error", "deduction_share", "on_plan", "write_off_day", "discount_paid", "waiting", "call_pending",
         "day", "error_pending", "penalised",
     )
+    index: int
+    customer: int
+    segment: int
+    amount: float
+    open_amount: float
+    due_day: int
+    decision_day: float
+    release_day: float
+    pay_day: float
+    holds: int
+    dispute_open: bool
+    closed: bool
+    next_step: int
+    next_step_day: float
+    contacts: int
+    wake_at: float
+    error: bool
+    deduction_share: float
+    on_plan: bool
+    write_off_day: float
+    discount_paid: bool
+    waiting: str | None
+    call_pending: bool
+    day: int
+    error_pending: bool
+    penalised: bool
 
 
 class _PenaltyQuery:
@@ -130,6 +155,12 @@ class _PenaltyQuery:
     query stands on its own (the worklist drops tasks of closed invoices), with the invoice's identity and due date."""
 
     __slots__ = ("customer", "index", "segment", "open_amount", "due_day", "closed")
+    customer: int
+    index: int
+    segment: int
+    open_amount: float
+    due_day: int
+    closed: bool
 
     def __init__(self, inv: _Invoice, charged: float) -> None:
         self.customer, self.index, self.segment, self.due_day = inv.customer, inv.index, inv.segment, inv.due_day
@@ -142,6 +173,8 @@ class _PenaltyQuery:
 
 class _Model:
     """One replication: wires the pre-drawn book to SimPy events and the collectors."""
+
+    __deletable__ = ("team", "agenda", "at")
 
     def __init__(self, scenario: Scenario, book: Book) -> None:
         self.scenario = scenario
@@ -175,13 +208,13 @@ class _Model:
         self.credit_note_share = quantile_function(scenario.disputes.credit_note_share)
 
         customers = book.customers
-        self.cust_segment = customers.segment.tolist()
-        self.run_weekday = customers.run_weekday.tolist()
-        self.default_day = customers.default_day.tolist()
-        self.refused = customers.refused.tolist()
-        self.electronic = customers.electronic.tolist()
-        self.discount_minded = customers.discount_minded.tolist()
-        self.payables_days = customers.payables_days.tolist()
+        self.cust_segment: list[int] = customers.segment.tolist()
+        self.run_weekday: list[int] = customers.run_weekday.tolist()
+        self.default_day: list[float] = customers.default_day.tolist()
+        self.refused: list[bool] = customers.refused.tolist()
+        self.electronic: list[bool] = customers.electronic.tolist()
+        self.discount_minded: list[bool] = customers.discount_minded.tolist()
+        self.payables_days: list[float] = customers.payables_days.tolist()
         self.limit = [
             credit_limit(policy.credit, segment=self.segment_names[s], expected_monthly_sales=m, average_invoice_amount=a)
             for s, m, a in zip(self.cust_segment, customers.expected_monthly_sales.tolist(), customers.average_invoice_amount.tolist())
@@ -195,12 +228,12 @@ class _Model:
         self.due_steps: list[list[_Invoice]] = [[] for _ in CHANNEL_STRENGTH]
 
         orders = book.orders
-        self.order_customer = orders.customer.tolist()
-        self.order_day = orders.day.tolist()
-        self.order_amount = orders.amount.tolist()
-        self.order_due = orders.due_day.tolist()
-        self.order_error = orders.error.tolist()
-        self.order_deduction = orders.deduction_share.tolist()
+        self.order_customer: list[int] = orders.customer.tolist()
+        self.order_day: list[int] = orders.day.tolist()
+        self.order_amount: list[float] = orders.amount.tolist()
+        self.order_due: list[int] = orders.due_day.tolist()
+        self.order_error: list[bool] = orders.error.tolist()
+        self.order_deduction: list[float] = orders.deduction_share.tolist()
         self.relationship = orders.relationship  # per-order uniform draws (behaviour.U_*), read a row at a time
         self.next_order = 0
         # Credit: held orders wait per customer (first in, first out) and ship when the customer's position allows.
@@ -225,7 +258,7 @@ class _Model:
         self.plan_acceptance = [r.plan_acceptance_probability for r in relationships]
         self.unearned_share = [s.behaviour.unearned_discount_probability for s in segments]
         self.terms_days = [s.terms_days for s in segments]
-        self.statement = customers.statement.tolist()
+        self.statement: list[bool] = customers.statement.tolist()
         self.agency_enabled = policy.agency.enabled
         self.agency = scenario.agency
         self.recovered_share = quantile_function(scenario.agency.recovered_share)
@@ -299,11 +332,11 @@ class _Model:
             ready = orders.received_day + customers.payables_days[orders.customer]  # the payables process needs its days
             takes = orders.takes_discount & (pay_by >= ready - TIME_EPS) & (pay_by < customers.default_day[orders.customer])
             decision = np.where(takes, np.minimum(decision, pay_by), decision)
-        self.first_decision = decision.tolist()
+        self.first_decision: list[float] = decision.tolist()
         pay_day = run_day(decision)
-        self.first_pay_day = np.where(pay_day >= customers.default_day[orders.customer], INF, pay_day).tolist()  # failed first
+        self.first_pay_day: list[float] = np.where(pay_day >= customers.default_day[orders.customer], INF, pay_day).tolist()  # failed first
         # An erroneous invoice is disputed when the customer processes it for payment: a day before it means to pay.
-        self.error_found_day = np.where(
+        self.error_found_day: list[float] = np.where(
             orders.error_disputed & np.isfinite(decision), np.maximum(orders.received_day, decision - 1.0), INF).tolist()
 
         # Steps that would fall before the invoice date are skipped (short terms, or a statement due later).
@@ -318,12 +351,12 @@ class _Model:
             planned = first < offsets.size
             raw = orders.due_day[members[planned]] + offsets[first[planned]]
             first_step_day[members[planned]] = raw + forward[(start + raw) % 7]
-        self.first_step = first_step.tolist()
-        self.first_step_day = first_step_day.tolist()
+        self.first_step: list[int] = first_step.tolist()
+        self.first_step_day: list[float] = first_step_day.tolist()
         # The first wake-up, as _plan_wake would set it on a fresh invoice (no holds, no plan).
         write_off_day = orders.due_day + scenario.policy.write_off_days_past_due
         first_wake = np.minimum(np.minimum(self.first_pay_day, first_step_day), write_off_day)
-        self.first_wake = np.maximum(first_wake, orders.day).tolist()
+        self.first_wake: list[float] = np.maximum(first_wake, orders.day).tolist()
 
     def run(self) -> SimulationResult:
         """Run the events to the end of the horizon and return the tables (call once; see simulate)."""
@@ -342,8 +375,8 @@ class _Model:
         )
         # The team and its tasks point back at the model. Cutting that cycle lets reference counting free the
         # whole replication as soon as the caller drops the model, instead of leaving it to the cycle collector.
-        self.team = None
-        self.agenda = self.at = None  # the agenda's callbacks are bound methods of the model: the same cycle
+        del self.team
+        del self.agenda, self.at  # the agenda's callbacks are bound methods of the model: the same cycle
         return result
 
     def _issued_table(self) -> pd.DataFrame:
@@ -577,7 +610,7 @@ class _Model:
         plan = self.cadences[inv.segment]
         if inv.next_step < len(plan):
             raw = due + plan[inv.next_step].day
-            inv.next_step_day = raw + self.forward[(self.start_weekday + raw) % 7]
+            inv.next_step_day = float(raw + self.forward[(self.start_weekday + raw) % 7])
         else:
             inv.next_step_day = INF
         inv.write_off_day = due + self.write_off_days
@@ -768,7 +801,9 @@ class _Model:
 
     def _penalty_answered(self, task: Task, now: float) -> None:
         query_id, charged, row = task.payload
-        self.queries_answered.append(rec.QueryAnswered(now, query_id, task.started))
+        started = task.started
+        assert started is not None  # a task is done only after it was started
+        self.queries_answered.append(rec.QueryAnswered(now, query_id, started))
         subject = task.invoice
         subject.closed = True
         customer, segment = subject.customer, subject.segment
@@ -876,7 +911,7 @@ class _Model:
                     self._advance(inv, planned)
                     return
             inv.waiting = "contact_cap"
-            inv.next_step_day = day
+            inv.next_step_day = float(day)
             self.deferrals.append((now, inv.customer, inv.index, planned.channel, "contact_cap", day))  # rec.ContactDeferred
             return
         inv.waiting = None
@@ -897,7 +932,7 @@ class _Model:
         if planned.following >= 0:
             inv.next_step = planned.following
             raw = inv.due_day + planned.following_day
-            inv.next_step_day = raw + self.forward[(self.start_weekday + raw) % 7]
+            inv.next_step_day = float(raw + self.forward[(self.start_weekday + raw) % 7])
         else:
             inv.next_step_day = INF
 
@@ -989,7 +1024,7 @@ class _Model:
 
     # --- queries and disputes (both hold payment until a collector has dealt with them)
 
-    def _task(self, kind: str, inv: _Invoice, now: float, minutes: float, on_done: Callable, payload: object) -> None:
+    def _task(self, kind: str, inv: Any, now: float, minutes: float, on_done: Callable, payload: object) -> None:
         task = Task()
         self.task_ids += 1
         task.task_id = self.task_ids
@@ -1018,7 +1053,9 @@ class _Model:
 
     def _query_answered(self, task: Task, now: float) -> None:
         query_id, row = task.payload
-        self.queries_answered.append(rec.QueryAnswered(now, query_id, task.started))
+        started = task.started
+        assert started is not None  # a task is done only after it was started
+        self.queries_answered.append(rec.QueryAnswered(now, query_id, started))
         self._release(task.invoice, now, row[R_RESUME])
 
     def _dispute_event(self, value: Any) -> None:
@@ -1079,7 +1116,7 @@ class _Model:
         self._changed(inv.customer)
         if inv.holds == 0 and inv.waiting == "paused":  # dunning resumes with the step that was due
             day = math.ceil(now - TIME_EPS)
-            inv.next_step_day = day + self.forward[(self.start_weekday + day) % 7]
+            inv.next_step_day = float(day + self.forward[(self.start_weekday + day) % 7])
         resume = now + self.resume_days[inv.segment](u_resume)
         if resume > inv.release_day:
             inv.release_day = resume
@@ -1136,20 +1173,25 @@ def cadences(scenario: Scenario) -> list[list[_Planned]]:
     return plans
 
 
-def simulate(scenario: Scenario | str | Path, *, replication: int = 0) -> SimulationResult:
+def simulate(scenario: object, *, replication: object = 0) -> SimulationResult:
     """Simulate one replication of a scenario (reproducible from its seed and the replication number); the
-    scenario may be given as its file's path."""
-    scenario = scenario_argument(scenario)
-    replication = whole_number(replication, argument="replication", minimum=0)
-    slots = {planned.slot for plan in cadences(scenario) for planned in plan}
-    book = draw_book(scenario, replication=replication, response_slots=slots)
+    scenario may be given as its file's path.
+
+    ``scenario`` is a Scenario, or a path (str or Path) to its file, and ``replication`` a whole number >= 0; both
+    are annotated ``object`` because this function checks them itself (InputError naming the argument), where
+    the compiled engine would refuse any other type with a TypeError first.
+    """
+    checked = scenario_argument(scenario)
+    number = whole_number(replication, argument="replication", minimum=0)
+    slots = {planned.slot for plan in cadences(checked) for planned in plan}
+    book = draw_book(checked, replication=number, response_slots=slots)
     # The cycle collector is off while the model lives: a run allocates hundreds of thousands of objects that
     # it would scan again and again (about half the run time) and find nothing to free, since the model frees
     # itself by reference counting when it is dropped here, before the collector is back on.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        model = _Model(scenario, book)
+        model = _Model(checked, book)
         result = model.run()
         del model
     finally:
