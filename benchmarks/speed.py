@@ -476,6 +476,9 @@ def main() -> None:
         return
     repeats = args.repeats or (1 if args.quick else 3)
     everything = not (args.engine or args.e2e or args.ledger)
+    from arsim.sim import engine
+
+    print(f"arsim engine: {engine()} (ARSIM_ENGINE=python runs the Python sources; the children inherit it)\n")
     if args.engine or everything:
         if args.scenario:
             cases = [(path, {}, "as shipped") for path in args.scenario]

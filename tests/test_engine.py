@@ -22,10 +22,11 @@ from arsim.sim import ENGINE_MODULES, engine
 
 SRC = Path(arsim.__file__).resolve().parent.parent
 SHORT = {"run.horizon_days": 240, "run.warmup_days": 60}
-# Every part of the engine: credit holds and refusals, discounts taken and unearned, penalties (paid, unpaid,
+# The shipped scenarios' defaults, and every part of the engine: credit holds and refusals, discounts taken and unearned, penalties (paid, unpaid,
 # contested), payment plans, the predicted-risk worklist (which reads payment history), an overloaded team.
 CASES = {
     "smb": ("smb.yaml", None, {}),
+    "baseline": ("baseline.yaml", None, {}),
     "late-fee, plans, one collector": ("baseline.yaml", "late-fee.yaml", {
         **SHORT, "policy.payment_plan.enabled": True, "policy.discount.percent": 2.0, "policy.discount.unearned": "accept",
         "team.collectors": 1}),

@@ -1,7 +1,7 @@
 """How much memory one replication needs, estimated from the scenario before anything is drawn.
 
 A replication holds its whole book in memory: every order's pre-drawn arrays, the response draws of every
-planned contact, each open invoice's state and every event record. That is about 1.8 kB per invoice, so a
+planned contact, each open invoice's state and every event record. That is about 2.4 kB per invoice, so a
 scenario with tens of millions of invoices would exhaust the machine's memory minutes or hours into a
 run, and the operating system would kill the process without a word. `check_fits_in_memory` turns that into
 a one-line input error before the run starts.
@@ -33,11 +33,13 @@ from arsim.sim.rules import planned_contacts
 FIXED_BYTES = 150_000_000
 """A worker process before it simulates: the interpreter with numpy, pandas, scipy and simpy loaded (measured
 141 MB) plus what does not grow with the book."""
-BYTES_PER_INVOICE = 1_300
+BYTES_PER_INVOICE = 1_750
 """Measured bytes per invoice (order row) besides its response draws: order arrays, the invoice's state,
-its event records and the tables built from them."""
-RESPONSE_BYTES_PER_SLOT = 4 * RESPONSE_COLUMNS
-"""Each response slot is a float32 row of RESPONSE_COLUMNS draws per invoice, allocated up front."""
+its event records and the tables built from them. Set for the compiled engine, which needs more than the
+Python one (see `estimated_peak_bytes`)."""
+RESPONSE_BYTES_PER_SLOT = 4 * RESPONSE_COLUMNS + 32
+"""Each response slot is a float32 row of RESPONSE_COLUMNS draws per invoice, allocated up front, and the
+records of the contacts it adds (measured: about 96 bytes per invoice and slot in all, compiled engine)."""
 DRAW_BYTES_PER_INVOICE = 200
 """While the book is drawn, before the model exists: the order arrays built so far."""
 BYTES_PER_COLLECTOR = 40
@@ -131,25 +133,29 @@ def estimated_peak_bytes(scenario: Scenario, *, workers: int = 1) -> int:
             r = simulate(load_scenario(sys.argv[1])); \\
             print(r.orders, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" scenarios/baseline.yaml
 
-    | scenario                                   | invoices | slots | switch cols | peak RSS | estimate |
-    |--------------------------------------------|---------:|------:|------------:|---------:|---------:|
-    | arsim.experiment imported, nothing run     |        0 |       |             |   141 MB |          |
-    | smb                                        |    3,838 |     6 |          13 |   152 MB |   156 MB |
-    | baseline                                   |   38,618 |     8 |          17 |   216 MB |   218 MB |
-    | enterprise                                 |  224,120 |     8 |          17 |   535 MB |   558 MB |
-    | enterprise, customers x 2                  |  444,568 |     8 |          17 |   947 MB |   966 MB |
-    | enterprise, run.horizon_days 1095          |  522,066 |     8 |          30 | 1,046 MB | 1,099 MB |
-    | baseline, run.horizon_days 3650            |  264,547 |     8 |          66 |   611 MB |   617 MB |
-    | enterprise, dunning.volume.call 4          |  224,120 |    17 |          17 |   694 MB |   693 MB |
-    | baseline, volume 4 on call, email, letter  |   38,618 |    23 |          17 |   266 MB |   256 MB |
-    | baseline, strained_spell_days 2, share 0.5 |   38,618 |     8 |         341 |   274 MB |   271 MB |
+    | scenario                                   | invoices | slots | switch cols | compiled |   Python | estimate |
+    |--------------------------------------------|---------:|------:|------------:|---------:|---------:|---------:|
+    | arsim.experiment imported, nothing run     |        0 |       |             |    85 MB |    85 MB |          |
+    | smb                                        |    3,835 |     6 |          13 |    95 MB |    93 MB |   158 MB |
+    | baseline                                   |   38,651 |     8 |          17 |   177 MB |   164 MB |   244 MB |
+    | enterprise                                 |  224,284 |     8 |          17 |   588 MB |   520 MB |   713 MB |
+    | enterprise, customers x 2                  |  444,661 |     8 |          17 | 1,130 MB | 1,009 MB | 1,277 MB |
+    | enterprise, run.horizon_days 1095          |  522,318 |     8 |          30 | 1,264 MB | 1,080 MB | 1,462 MB |
+    | baseline, run.horizon_days 3650            |  265,266 |     8 |          66 |   692 MB |   601 MB |   796 MB |
+    | enterprise, dunning.volume.call 4          |  224,284 |    17 |          17 |   782 MB |   695 MB |   912 MB |
+    | baseline, volume 4 on call, email, letter  |   38,651 |    23 |          17 |   243 MB |   220 MB |   299 MB |
 
-    (MB = 10^6 bytes; the estimate uses `estimated_invoices`, not the drawn count.) A least-squares fit of
-    the first eight runs gives 152 MB plus 1,202 bytes per invoice and 68 bytes per invoice and slot, i.e.
-    1,746 bytes per invoice for the shipped cadences (1,754 fitting the 8-slot runs alone); the constants
-    round that up to 1,300 + 68 x slots over 150 MB: the estimate is within 5% of every run here, and above
-    it for the shipped cadences. The last run is the draw peak: 141 MB + 38,618 x (200 + 9 x 341) bytes = 268 MB.
-    Every run was repeated after the day agenda became its own class (commit ec00b08): within 4 MB.
+    (MB = 10^6 bytes; the estimate uses `estimated_invoices`, not the drawn count.) The compiled engine needs
+    about 12% more than the Python one: its state classes hold numbers unboxed, so every number it puts into an
+    event record is a new Python object, where the Python engine's records share the objects its state holds.
+    Between the enterprise runs the compiled engine grows by 2,270-2,460 bytes per invoice with 8 response
+    slots, and by about 96 bytes per invoice for each slot more; the constants (1,750 + 100 x slots per invoice,
+    2,550 with 8 slots, over 150 MB) put the estimate 13-23% above every run of a large book here, and above
+    the Python engine by more, with per-invoice and per-slot rates above the largest measured, so that a book
+    far larger than these stays under its estimate too. The fixed part is what a worker's imports take on the
+    machine at hand: 85 MB here, 141 MB on the machine of an earlier measurement. The draw peak of very short cash-strained spells was measured before the
+    engine was compiled (baseline, strained_spell_days 2, share 0.5: 274 MB against an estimate of 271 MB,
+    141 MB + 38,618 x (200 + 9 x 341) bytes); the draw is numpy arrays, the same under either engine.
     """
     per_invoice = max(
         BYTES_PER_INVOICE + RESPONSE_BYTES_PER_SLOT * response_slots(scenario),
@@ -186,7 +192,7 @@ def check_fits_in_memory(scenario: Scenario, *, available_bytes: int | None = No
     Call it after loading the scenario (and its --set overrides) and before simulating, with ``workers``
     the number of replications run at once (min(jobs, replications) for a process pool; 1 in process). Without it, an oversized book fails late and badly: the
     operating system kills the process midway, with no message. Raises InputError, one line, e.g.
-    ``scenario 'big': about 42,000,000 invoices would need about 78 GB of memory; this machine has 24 GB
+    ``scenario 'big': about 42,000,000 invoices would need about 107 GB of memory; this machine has 24 GB
     available``. ``available_bytes`` defaults to the machine's available memory; when that cannot be read,
     nothing is checked.
     """

@@ -135,7 +135,7 @@ class _Invoice:
     dispute_open: bool
     closed: bool
     next_step: int
-    next_step_day: float
+    next_step_day: float  # a whole day or INF; days computed as ints are stored as float(...), as mypyc requires
     contacts: int
     wake_at: float
     error: bool
@@ -174,6 +174,8 @@ class _PenaltyQuery:
 class _Model:
     """One replication: wires the pre-drawn book to SimPy events and the collectors."""
 
+    # run() deletes these to cut the model's reference cycles; a class compiled by mypyc may delete only
+    # the attributes named here.
     __deletable__ = ("team", "agenda", "at")
 
     def __init__(self, scenario: Scenario, book: Book) -> None:
@@ -1025,6 +1027,7 @@ class _Model:
     # --- queries and disputes (both hold payment until a collector has dealt with them)
 
     def _task(self, kind: str, inv: Any, now: float, minutes: float, on_done: Callable, payload: object) -> None:
+        """Put a task on the worklist; ``inv`` is the _Invoice it is about, or the _PenaltyQuery of a contested penalty."""
         task = Task()
         self.task_ids += 1
         task.task_id = self.task_ids
