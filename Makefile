@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml setup.py $(ENGINE_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,postgres]"
+	@$(BIN)/arsim --version  # says whether the engine was compiled (pip --quiet hides the build's warning)
 	touch $(STAMP)
 
 install: $(STAMP)
