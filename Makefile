@@ -46,4 +46,4 @@ check: lint
 	$(BIN)/python -m pytest -m "not slow"
 
 clean:
-	rm -rf $(VENV) results/baseline
+	rm -rf $(VENV) results/baseline build src/*.so src/arsim/sim/*.so src/arsim/sim/engine_build.json
