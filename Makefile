@@ -13,10 +13,8 @@ LAB_OPTIONS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: demo test check lint install lab clean
 
-# The install compiles the simulation engine (setup.py), so an edit to one of its modules installs again.
-ENGINE_SOURCES := $(addprefix src/arsim/sim/,$(addsuffix .py,agenda behaviour calendar collectors model rules))
-
-$(STAMP): pyproject.toml setup.py $(ENGINE_SOURCES)
+# The install compiles the simulation engine (setup.py: arsim.sim.ENGINE_MODULES), so an edit in sim/ installs again.
+$(STAMP): pyproject.toml setup.py $(wildcard src/arsim/sim/*.py)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,postgres]"

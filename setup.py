@@ -19,6 +19,7 @@ install) that compiles nothing removes the compiled modules an earlier build lef
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.machinery
 import json
@@ -28,9 +29,19 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-ENGINE_MODULES = ("agenda", "behaviour", "calendar", "collectors", "model", "rules")
-"""The modules of arsim.sim compiled (keep in step with arsim.sim.ENGINE_MODULES)."""
 SIM = Path("src") / "arsim" / "sim"
+
+
+def _engine_modules() -> tuple[str, ...]:
+    """arsim.sim.ENGINE_MODULES, read from its source (the build cannot import arsim): one list for both."""
+    for node in ast.parse((SIM / "__init__.py").read_text()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ENGINE_MODULES" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise SystemExit("arsim setup: no ENGINE_MODULES in src/arsim/sim/__init__.py")
+
+
+ENGINE_MODULES = _engine_modules()
+"""The modules of arsim.sim compiled."""
 BUILD_RECORD = "engine_build.json"
 GROUP = "arsim_engine"
 """mypyc's group name: the compiled modules share the library arsim_engine__mypyc (see arsim.sim)."""

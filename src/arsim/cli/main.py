@@ -13,6 +13,7 @@ cut short, and a script with ``set -o pipefail`` should see that, yet nothing is
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import sys
@@ -22,7 +23,6 @@ from arsim import __version__
 from arsim.cli import ledger, optimize, report, run, whatif
 from arsim.cli.common import Parser, flag_of
 from arsim.errors import InputError
-from arsim.sim import engine
 
 BAD_INPUT_EXIT = 2
 INTERRUPTED_EXIT = 130
@@ -30,11 +30,25 @@ BROKEN_PIPE_EXIT = 141
 """128 + SIGPIPE: the exit status of a program the shell saw die of a closed pipe."""
 
 
+class _Version(argparse.Action):
+    """``--version``: the version and which engine runs (compiled or python), looked up only when asked, so that
+    no other command pays for checking the engine's build on start-up."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, default: str = argparse.SUPPRESS) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help="show the version and the engine, and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option_string: str | None = None) -> None:
+        from arsim.sim import engine
+
+        print(f"{parser.prog} {__version__} ({engine()} engine)")
+        parser.exit()
+
+
 def build_parser() -> Parser:
     """The whole command line: every command group's parser under one ``arsim``."""
     parser = Parser(prog="arsim", description="Simulate B2B receivables and collections policy.",
                     epilog="Run 'arsim COMMAND --help' for a command's options.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__} ({engine()} engine)")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
     run.add_commands(commands)
     whatif.add_commands(commands)

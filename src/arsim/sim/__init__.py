@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 ENGINE_MODULES = ("agenda", "behaviour", "calendar", "collectors", "model", "rules")
-"""The modules compiled by the install (keep in step with setup.py)."""
+"""The modules the install compiles (setup.py reads this tuple from here)."""
 
 BUILD_RECORD = "engine_build.json"
 SHARED_LIBRARY = "arsim_engine__mypyc"
